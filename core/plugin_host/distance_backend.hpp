@@ -1,0 +1,63 @@
+// The distance kernels of the backend chosen at start-up, as cheap C++ calls. Callers validate
+// their arguments once per request (non-null vectors, dim >= 1); the per-distance calls here
+// then skip status checks, since a kernel fails only on such arguments.
+#pragma once
+
+#include "core/common/error.hpp"
+#include "core/plugin_host/plugin.hpp"
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace vdb {
+
+class DistanceBackend {
+public:
+  /// `plugin` must be a distance plugin (Plugin::load checked its table).
+  explicit DistanceBackend(std::shared_ptr<const Plugin> plugin)
+      : plugin_(std::move(plugin)), api_(plugin_->distance()) {}
+
+  const std::string& name() const noexcept { return plugin_->name(); }
+  const Plugin& plugin() const noexcept { return *plugin_; }
+
+  float dot(const float* a, const float* b, std::size_t dim) const noexcept {
+    float out = 0.0F;
+    api_->dot(a, b, dim, &out);
+    return out;
+  }
+  float l2sq(const float* a, const float* b, std::size_t dim) const noexcept {
+    float out = 0.0F;
+    api_->l2sq(a, b, dim, &out);
+    return out;
+  }
+  float l1(const float* a, const float* b, std::size_t dim) const noexcept {
+    float out = 0.0F;
+    api_->l1(a, b, dim, &out);
+    return out;
+  }
+
+  /// One query against n vectors, vector i at base + i * stride (in floats).
+  Status dot_batch(const float* q, const float* base, std::size_t stride, std::size_t n,
+                   std::size_t dim, float* out) const;
+  Status l2sq_batch(const float* q, const float* base, std::size_t stride, std::size_t n,
+                    std::size_t dim, float* out) const;
+  Status l1_batch(const float* q, const float* base, std::size_t stride, std::size_t n,
+                  std::size_t dim, float* out) const;
+
+  /// One query against n vectors given by pointers.
+  Status dot_gather(const float* q, const float* const* vectors, std::size_t n, std::size_t dim,
+                    float* out) const;
+  Status l2sq_gather(const float* q, const float* const* vectors, std::size_t n, std::size_t dim,
+                     float* out) const;
+  Status l1_gather(const float* q, const float* const* vectors, std::size_t n, std::size_t dim,
+                   float* out) const;
+
+  const vdb_distance_api& api() const noexcept { return *api_; }
+
+private:
+  std::shared_ptr<const Plugin> plugin_;
+  const vdb_distance_api* api_;
+};
+
+} // namespace vdb

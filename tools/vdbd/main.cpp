@@ -1,0 +1,141 @@
+// vdbd, the VDB server. For now it loads the configuration and the plugins, chooses the distance
+// backend, prepares the data directory and serves until SIGTERM or SIGINT; the RPC API is wired
+// in by a later step.
+#include "config/settings.hpp"
+#include "core/common/log.hpp"
+#include "core/plugin_host/plugin_registry.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <system_error>
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: vdbd [--config FILE] [--SECTION.KEY=VALUE ...]
+
+Starts the VDB server. Settings come from the compiled-in defaults (config/defaults.yaml), then
+FILE, then environment variables VDB__SECTION__KEY, then --SECTION.KEY=VALUE flags.
+
+  --config FILE      YAML file with the settings to change
+  --check-config     load and check the settings and the plugins, then exit
+  --help             this text
+  --version          the version
+)";
+
+struct Arguments {
+  vdb::SettingsSources sources;
+  bool check_only = false;
+};
+
+// Returns 0 to go on, or the exit code to stop with.
+int parse_arguments(int argc, char** argv, Arguments* args) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return -1;
+    }
+    if (arg == "--version") {
+      std::puts("vdbd 0.1.0");
+      return -1;
+    }
+    if (arg == "--check-config") {
+      args->check_only = true;
+    } else if (arg == "--config" && i + 1 < argc) {
+      args->sources.config_file = argv[++i];
+    } else if (arg.rfind("--config=", 0) == 0) {
+      args->sources.config_file = arg.substr(std::strlen("--config="));
+    } else if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) {
+      args->sources.overrides.push_back(arg.substr(2));
+    } else {
+      std::fprintf(stderr, "vdbd: unknown argument '%s'\n%s", arg.c_str(), kUsage);
+      return 2;
+    }
+  }
+  return 0;
+}
+
+int run(const Arguments& args, const sigset_t& stop_signals) {
+  auto settings = vdb::load_settings(args.sources);
+  if (!settings) {
+    std::fprintf(stderr, "vdbd: %s\n", settings.error().message.c_str());
+    return 2;
+  }
+  vdb::log::set_level(settings->logging.level);
+
+  vdb::PluginRegistry registry;
+  const std::string dir =
+      settings->plugins.dir.empty() ? vdb::PluginRegistry::default_dir() : settings->plugins.dir;
+  vdb::log::info("plugins: loading from " + (dir.empty() ? std::string("(none found)") : dir));
+  if (vdb::Status s = registry.discover(dir, settings->plugins.load); !s.ok()) {
+    vdb::log::error(s.message());
+    return 1;
+  }
+  for (const auto& notice : registry.skipped()) {
+    vdb::log::info("plugins: skipped " + notice.path + ": " + notice.reason);
+  }
+  for (const auto& notice : registry.refused()) {
+    vdb::log::warn(notice.reason);
+  }
+  for (const auto kind : {VDB_PLUGIN_DISTANCE, VDB_PLUGIN_STORAGE}) {
+    for (const auto& plugin : registry.plugins(kind)) {
+      vdb::log::info(std::string("plugins: loaded ") + vdb::to_string(kind) + " plugin " +
+                     plugin->name() + " " + plugin->version() + " (" + plugin->path() + ")");
+    }
+  }
+  auto distance = registry.choose_distance(settings->plugins.distance_backend);
+  if (!distance) {
+    vdb::log::error(distance.error().message);
+    return 1;
+  }
+  vdb::log::info("distance backend: " + distance->name() +
+                 " (distance_backend: " + settings->plugins.distance_backend + ")");
+  for (const char* storage : {"ram", "mmap"}) {
+    if (!registry.find(VDB_PLUGIN_STORAGE, storage)) {
+      vdb::log::error(std::string("storage plugin ") + storage + " is not loaded");
+      return 1;
+    }
+  }
+  if (args.check_only) {
+    vdb::log::info("configuration and plugins are valid");
+    return 0;
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(settings->storage.storage_path, ec);
+  if (ec) {
+    vdb::log::error("storage.storage_path " + settings->storage.storage_path + ": " + ec.message());
+    return 1;
+  }
+  vdb::log::info("storage: " + settings->storage.storage_path);
+  vdb::log::info("vdbd ready; serving until SIGTERM or SIGINT");
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  vdb::log::info(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                 ", shutting down");
+  vdb::log::info("vdbd stopped");
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before any thread starts, so every thread inherits the mask and the
+  // main thread alone receives them through sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  Arguments args;
+  if (const int code = parse_arguments(argc, argv, &args); code != 0) {
+    return code < 0 ? 0 : code;
+  }
+  args.sources.environment = vdb::process_environment();
+  return run(args, stop_signals);
+}
