@@ -45,7 +45,7 @@ std::vector<std::string> split(const std::string& text, std::string_view sep) {
 /// The merged YAML tree and, for every key set above the defaults, where its value came from.
 class Layers {
 public:
-  explicit Layers(YAML::Node defaults) : root_(std::move(defaults)) {}
+  explicit Layers(const YAML::Node& defaults) : root_(defaults) {}
 
   Status overlay(const YAML::Node& node, const std::string& source) {
     if (node.IsNull()) {

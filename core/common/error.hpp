@@ -43,8 +43,8 @@ public:
   const Error& error() const { return *error_; }
   Errc code() const noexcept { return error_ ? error_->code : Errc::ok; }
   const std::string& message() const {
-    static const std::string empty;
-    return error_ ? error_->message : empty;
+    static const std::string kEmpty;
+    return error_ ? error_->message : kEmpty;
   }
 
 private:

@@ -58,8 +58,8 @@ std::vector<std::string> missing_features(std::string_view backend, const CpuFea
 }
 
 const std::vector<std::string>& builtin_distance_preference() {
-  static const std::vector<std::string> order = {"avx512", "avx2", "neon", "scalar"};
-  return order;
+  static const std::vector<std::string> kOrder = {"avx512", "avx2", "neon", "scalar"};
+  return kOrder;
 }
 
 } // namespace vdb

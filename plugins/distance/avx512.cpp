@@ -5,8 +5,10 @@
 
 // GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized in _mm512_reduce_add_ps through
 // _mm256_undefined_pd (GCC bug 105593, fixed in GCC 13); the warning is about the header, not us.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 namespace {
@@ -59,7 +61,9 @@ constexpr vdb_plugin_info kInfo = Table::info("avx512", "AVX-512 kernels, 16 flo
 
 } // namespace
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 extern "C" VDB_PLUGIN_EXPORT vdb_status vdb_plugin_init(const vdb_host_api* host,
                                                         const vdb_plugin_info** info) {

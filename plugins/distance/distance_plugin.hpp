@@ -28,16 +28,16 @@ inline void prefetch_vector(const float* v, std::size_t dim) noexcept {
 template <class Kernels> struct Table {
   using Fn = float (*)(const float*, const float*, std::size_t);
 
-  template <Fn kernel>
+  template <Fn Kernel>
   static vdb_status pair(const float* a, const float* b, std::size_t dim, float* out) noexcept {
     if (a == nullptr || b == nullptr || out == nullptr || dim == 0) {
       return sdk::fail(VDB_ERR_INVALID_ARGUMENT, "distance kernel: null pointer or dim == 0");
     }
-    *out = kernel(a, b, dim);
+    *out = Kernel(a, b, dim);
     return VDB_OK;
   }
 
-  template <Fn kernel>
+  template <Fn Kernel>
   static vdb_status batch(const float* query, const float* base, std::size_t stride, std::size_t n,
                           std::size_t dim, float* out) noexcept {
     if (query == nullptr || out == nullptr || dim == 0 || stride < dim ||
@@ -49,12 +49,12 @@ template <class Kernels> struct Table {
       if (i + 1 < n) {
         prefetch_vector(base + (i + 1) * stride, dim);
       }
-      out[i] = kernel(query, base + i * stride, dim);
+      out[i] = Kernel(query, base + i * stride, dim);
     }
     return VDB_OK;
   }
 
-  template <Fn kernel>
+  template <Fn Kernel>
   static vdb_status gather(const float* query, const float* const* vectors, std::size_t n,
                            std::size_t dim, float* out) noexcept {
     if (query == nullptr || out == nullptr || dim == 0 || (vectors == nullptr && n != 0)) {
@@ -67,12 +67,12 @@ template <class Kernels> struct Table {
       if (i + 1 < n && vectors[i + 1] != nullptr) {
         prefetch_vector(vectors[i + 1], dim);
       }
-      out[i] = kernel(query, vectors[i], dim);
+      out[i] = Kernel(query, vectors[i], dim);
     }
     return VDB_OK;
   }
 
-  static constexpr vdb_distance_api api = {
+  static constexpr vdb_distance_api kApi = {
       sizeof(vdb_distance_api), 0,
       &pair<&Kernels::dot>,     &pair<&Kernels::l2sq>,
       &pair<&Kernels::l1>,      &batch<&Kernels::dot>,
@@ -89,7 +89,7 @@ template <class Kernels> struct Table {
                            name,
                            "1.0.0",
                            description,
-                           &api,
+                           &kApi,
                            nullptr};
   }
 };

@@ -29,7 +29,7 @@ std::vector<float> random_vector(std::size_t n, unsigned seed) {
 
 enum class Metric { dot, l2sq, l1 };
 
-void bench_pair(benchmark::State& state, DistanceBackend backend, Metric metric) {
+void bench_pair(benchmark::State& state, const DistanceBackend& backend, Metric metric) {
   const auto dim = static_cast<std::size_t>(state.range(0));
   const auto a = random_vector(dim, 1);
   const auto b = random_vector(dim, 2);
@@ -53,7 +53,7 @@ void bench_pair(benchmark::State& state, DistanceBackend backend, Metric metric)
                                                   benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void bench_batch(benchmark::State& state, DistanceBackend backend, Metric metric) {
+void bench_batch(benchmark::State& state, const DistanceBackend& backend, Metric metric) {
   const auto dim = static_cast<std::size_t>(state.range(0));
   constexpr std::size_t kVectors = 256;
   const auto q = random_vector(dim, 1);
