@@ -17,56 +17,76 @@ inline float horizontal_sum(__m256 v) noexcept {
   return _mm_cvtss_f32(s);
 }
 
-// Four independent accumulators hide the FMA latency; the remainder (< 32 floats) goes 8 at a
-// time and then element by element.
-template <class Step, class Tail>
-inline float reduce(const float* a, const float* b, std::size_t dim, Step step,
-                    Tail tail) noexcept {
-  __m256 acc0 = _mm256_setzero_ps();
-  __m256 acc1 = _mm256_setzero_ps();
-  __m256 acc2 = _mm256_setzero_ps();
-  __m256 acc3 = _mm256_setzero_ps();
-  std::size_t i = 0;
-  for (; i + 32 <= dim; i += 32) {
-    acc0 = step(acc0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-    acc1 = step(acc1, _mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
-    acc2 = step(acc2, _mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16));
-    acc3 = step(acc3, _mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24));
+// Per vector, four independent accumulators hide the FMA latency; the remainder (< 32 floats)
+// goes 8 at a time and then element by element.
+// run<N> can score N vectors per pass, sharing each load of the query. Measured on Zen 4
+// (docs/benchmarks.md), N = 2 and N = 4 were slower than N = 1, so kGroup is 1.
+struct Reduce {
+  template <std::size_t N, class Step>
+  static void run(const float* q, const float* const* v, std::size_t dim, Step step,
+                  float* out) noexcept {
+    __m256 acc[N][4];
+    for (std::size_t n = 0; n < N; ++n) {
+      for (auto& a : acc[n]) {
+        a = _mm256_setzero_ps();
+      }
+    }
+    std::size_t i = 0;
+    for (; i + 32 <= dim; i += 32) {
+      const __m256 q0 = _mm256_loadu_ps(q + i);
+      const __m256 q1 = _mm256_loadu_ps(q + i + 8);
+      const __m256 q2 = _mm256_loadu_ps(q + i + 16);
+      const __m256 q3 = _mm256_loadu_ps(q + i + 24);
+      for (std::size_t n = 0; n < N; ++n) {
+        acc[n][0] = step(acc[n][0], q0, _mm256_loadu_ps(v[n] + i));
+        acc[n][1] = step(acc[n][1], q1, _mm256_loadu_ps(v[n] + i + 8));
+        acc[n][2] = step(acc[n][2], q2, _mm256_loadu_ps(v[n] + i + 16));
+        acc[n][3] = step(acc[n][3], q3, _mm256_loadu_ps(v[n] + i + 24));
+      }
+    }
+    for (; i + 8 <= dim; i += 8) {
+      const __m256 q0 = _mm256_loadu_ps(q + i);
+      for (std::size_t n = 0; n < N; ++n) {
+        acc[n][0] = step(acc[n][0], q0, _mm256_loadu_ps(v[n] + i));
+      }
+    }
+    for (std::size_t n = 0; n < N; ++n) {
+      float sum = horizontal_sum(
+          _mm256_add_ps(_mm256_add_ps(acc[n][0], acc[n][1]), _mm256_add_ps(acc[n][2], acc[n][3])));
+      for (std::size_t k = i; k < dim; ++k) {
+        sum += step.scalar(q[k], v[n][k]);
+      }
+      out[n] = sum;
+    }
   }
-  for (; i + 8 <= dim; i += 8) {
-    acc0 = step(acc0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+};
+
+struct DotStep {
+  __m256 operator()(__m256 acc, __m256 x, __m256 y) const noexcept {
+    return _mm256_fmadd_ps(x, y, acc);
   }
-  float sum = horizontal_sum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
-  for (; i < dim; ++i) {
-    sum += tail(a[i], b[i]);
+  float scalar(float x, float y) const noexcept { return x * y; }
+};
+struct L2sqStep {
+  __m256 operator()(__m256 acc, __m256 x, __m256 y) const noexcept {
+    const __m256 d = _mm256_sub_ps(x, y);
+    return _mm256_fmadd_ps(d, d, acc);
   }
-  return sum;
-}
+  float scalar(float x, float y) const noexcept { return (x - y) * (x - y); }
+};
+struct L1Step {
+  __m256 operator()(__m256 acc, __m256 x, __m256 y) const noexcept {
+    const __m256 sign = _mm256_set1_ps(-0.0F);
+    return _mm256_add_ps(acc, _mm256_andnot_ps(sign, _mm256_sub_ps(x, y)));
+  }
+  float scalar(float x, float y) const noexcept { return std::fabs(x - y); }
+};
 
 struct Avx2Kernels {
-  static float dot(const float* a, const float* b, std::size_t dim) noexcept {
-    return reduce(
-        a, b, dim, [](__m256 acc, __m256 x, __m256 y) { return _mm256_fmadd_ps(x, y, acc); },
-        [](float x, float y) { return x * y; });
-  }
-  static float l2sq(const float* a, const float* b, std::size_t dim) noexcept {
-    return reduce(
-        a, b, dim,
-        [](__m256 acc, __m256 x, __m256 y) {
-          const __m256 d = _mm256_sub_ps(x, y);
-          return _mm256_fmadd_ps(d, d, acc);
-        },
-        [](float x, float y) { return (x - y) * (x - y); });
-  }
-  static float l1(const float* a, const float* b, std::size_t dim) noexcept {
-    return reduce(
-        a, b, dim,
-        [](__m256 acc, __m256 x, __m256 y) {
-          const __m256 sign = _mm256_set1_ps(-0.0F);
-          return _mm256_add_ps(acc, _mm256_andnot_ps(sign, _mm256_sub_ps(x, y)));
-        },
-        [](float x, float y) { return std::fabs(x - y); });
-  }
+  static constexpr std::size_t kGroup = 1;
+  using Dot = vdb::distance::Metric<Reduce, DotStep>;
+  using L2sq = vdb::distance::Metric<Reduce, L2sqStep>;
+  using L1 = vdb::distance::Metric<Reduce, L1Step>;
 };
 
 using Table = vdb::distance::Table<Avx2Kernels>;

@@ -1,10 +1,15 @@
-// Builds the C function table of a distance plugin from three inline kernels. Included by each
-// ISA's translation unit, so the loops below are compiled with that file's ISA flags.
+// Builds the C function table of a distance plugin from its kernels. Included by each ISA's
+// translation unit, so the loops below are compiled with that file's ISA flags.
 //
-// Kernels is a type with static members
-//   float dot(const float* a, const float* b, size_t dim);
-//   float l2sq(const float* a, const float* b, size_t dim);
-//   float l1(const float* a, const float* b, size_t dim);
+// Kernels is a type with
+//   static constexpr std::size_t kGroup;  // vectors one kernel call scores at once (>= 1)
+//   struct Dot, L2sq, L1, each with
+//     template <std::size_t N>
+//     static void run(const float* q, const float* const* v, std::size_t dim, float* out);
+//   which sets out[n] to the distance between q and v[n] for n < N. run<N> must give, for every
+//   n, exactly the result of run<1> on v[n]: batch and pair calls then agree bit for bit.
+// Scoring kGroup vectors per call loads each chunk of the query once for all of them, which is
+// what makes batch and gather faster than repeated pair calls when loads are the bottleneck.
 #pragma once
 
 #include <vdb/plugin_api.h>
@@ -25,19 +30,28 @@ inline void prefetch_vector(const float* v, std::size_t dim) noexcept {
   }
 }
 
-template <class Kernels> struct Table {
-  using Fn = float (*)(const float*, const float*, std::size_t);
+/// One metric's kernels from an ISA's reducer and a step functor: Reduce::run<N>(q, v, dim,
+/// step, out) runs the ISA's loop, Step says what one lane-wide step adds to an accumulator.
+template <class Reduce, class Step> struct Metric {
+  template <std::size_t N>
+  static void run(const float* q, const float* const* v, std::size_t dim, float* out) noexcept {
+    Reduce::template run<N>(q, v, dim, Step{}, out);
+  }
+};
 
-  template <Fn Kernel>
+template <class Kernels> struct Table {
+  static constexpr std::size_t kGroup = Kernels::kGroup;
+
+  template <class Metric>
   static vdb_status pair(const float* a, const float* b, std::size_t dim, float* out) noexcept {
     if (a == nullptr || b == nullptr || out == nullptr || dim == 0) {
       return sdk::fail(VDB_ERR_INVALID_ARGUMENT, "distance kernel: null pointer or dim == 0");
     }
-    *out = Kernel(a, b, dim);
+    Metric::template run<1>(a, &b, dim, out);
     return VDB_OK;
   }
 
-  template <Fn Kernel>
+  template <class Metric>
   static vdb_status batch(const float* query, const float* base, std::size_t stride, std::size_t n,
                           std::size_t dim, float* out) noexcept {
     if (query == nullptr || out == nullptr || dim == 0 || stride < dim ||
@@ -45,16 +59,25 @@ template <class Kernels> struct Table {
       return sdk::fail(VDB_ERR_INVALID_ARGUMENT,
                        "distance batch: null pointer, dim == 0 or stride < dim");
     }
-    for (std::size_t i = 0; i < n; ++i) {
-      if (i + 1 < n) {
-        prefetch_vector(base + (i + 1) * stride, dim);
+    const float* group[kGroup];
+    std::size_t i = 0;
+    for (; i + kGroup <= n; i += kGroup) {
+      for (std::size_t g = 0; g < kGroup; ++g) {
+        group[g] = base + (i + g) * stride;
       }
-      out[i] = Kernel(query, base + i * stride, dim);
+      if (i + kGroup < n) {
+        prefetch_vector(base + (i + kGroup) * stride, dim);
+      }
+      Metric::template run<kGroup>(query, group, dim, out + i);
+    }
+    for (; i < n; ++i) {
+      group[0] = base + i * stride;
+      Metric::template run<1>(query, group, dim, out + i);
     }
     return VDB_OK;
   }
 
-  template <Fn Kernel>
+  template <class Metric>
   static vdb_status gather(const float* query, const float* const* vectors, std::size_t n,
                            std::size_t dim, float* out) noexcept {
     if (query == nullptr || out == nullptr || dim == 0 || (vectors == nullptr && n != 0)) {
@@ -64,22 +87,28 @@ template <class Kernels> struct Table {
       if (vectors[i] == nullptr) {
         return sdk::fail(VDB_ERR_INVALID_ARGUMENT, "distance gather: null vector pointer");
       }
-      if (i + 1 < n && vectors[i + 1] != nullptr) {
-        prefetch_vector(vectors[i + 1], dim);
+    }
+    std::size_t i = 0;
+    for (; i + kGroup <= n; i += kGroup) {
+      if (i + kGroup < n) {
+        prefetch_vector(vectors[i + kGroup], dim);
       }
-      out[i] = Kernel(query, vectors[i], dim);
+      Metric::template run<kGroup>(query, vectors + i, dim, out + i);
+    }
+    for (; i < n; ++i) {
+      Metric::template run<1>(query, vectors + i, dim, out + i);
     }
     return VDB_OK;
   }
 
+  // clang-format off
   static constexpr vdb_distance_api kApi = {
       sizeof(vdb_distance_api), 0,
-      &pair<&Kernels::dot>,     &pair<&Kernels::l2sq>,
-      &pair<&Kernels::l1>,      &batch<&Kernels::dot>,
-      &batch<&Kernels::l2sq>,   &batch<&Kernels::l1>,
-      &gather<&Kernels::dot>,   &gather<&Kernels::l2sq>,
-      &gather<&Kernels::l1>,
+      &pair<typename Kernels::Dot>,   &pair<typename Kernels::L2sq>,   &pair<typename Kernels::L1>,
+      &batch<typename Kernels::Dot>,  &batch<typename Kernels::L2sq>,  &batch<typename Kernels::L1>,
+      &gather<typename Kernels::Dot>, &gather<typename Kernels::L2sq>, &gather<typename Kernels::L1>,
   };
+  // clang-format on
 
   static constexpr vdb_plugin_info info(const char* name, const char* description) noexcept {
     return vdb_plugin_info{sizeof(vdb_plugin_info),

@@ -8,54 +8,73 @@
 
 namespace {
 
-template <class Step, class Tail>
-inline float reduce(const float* a, const float* b, std::size_t dim, Step step,
-                    Tail tail) noexcept {
-  float32x4_t acc0 = vdupq_n_f32(0.0F);
-  float32x4_t acc1 = vdupq_n_f32(0.0F);
-  float32x4_t acc2 = vdupq_n_f32(0.0F);
-  float32x4_t acc3 = vdupq_n_f32(0.0F);
-  std::size_t i = 0;
-  for (; i + 16 <= dim; i += 16) {
-    acc0 = step(acc0, vld1q_f32(a + i), vld1q_f32(b + i));
-    acc1 = step(acc1, vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
-    acc2 = step(acc2, vld1q_f32(a + i + 8), vld1q_f32(b + i + 8));
-    acc3 = step(acc3, vld1q_f32(a + i + 12), vld1q_f32(b + i + 12));
+// Per vector, four accumulators of 4 floats; N vectors share each load of the query (32 vector
+// registers hold 4 x 4 accumulators plus 4 query chunks).
+struct Reduce {
+  template <std::size_t N, class Step>
+  static void run(const float* q, const float* const* v, std::size_t dim, Step step,
+                  float* out) noexcept {
+    float32x4_t acc[N][4];
+    for (std::size_t n = 0; n < N; ++n) {
+      for (auto& a : acc[n]) {
+        a = vdupq_n_f32(0.0F);
+      }
+    }
+    std::size_t i = 0;
+    for (; i + 16 <= dim; i += 16) {
+      const float32x4_t q0 = vld1q_f32(q + i);
+      const float32x4_t q1 = vld1q_f32(q + i + 4);
+      const float32x4_t q2 = vld1q_f32(q + i + 8);
+      const float32x4_t q3 = vld1q_f32(q + i + 12);
+      for (std::size_t n = 0; n < N; ++n) {
+        acc[n][0] = step(acc[n][0], q0, vld1q_f32(v[n] + i));
+        acc[n][1] = step(acc[n][1], q1, vld1q_f32(v[n] + i + 4));
+        acc[n][2] = step(acc[n][2], q2, vld1q_f32(v[n] + i + 8));
+        acc[n][3] = step(acc[n][3], q3, vld1q_f32(v[n] + i + 12));
+      }
+    }
+    for (; i + 4 <= dim; i += 4) {
+      const float32x4_t q0 = vld1q_f32(q + i);
+      for (std::size_t n = 0; n < N; ++n) {
+        acc[n][0] = step(acc[n][0], q0, vld1q_f32(v[n] + i));
+      }
+    }
+    for (std::size_t n = 0; n < N; ++n) {
+      float sum =
+          vaddvq_f32(vaddq_f32(vaddq_f32(acc[n][0], acc[n][1]), vaddq_f32(acc[n][2], acc[n][3])));
+      for (std::size_t k = i; k < dim; ++k) {
+        sum += step.scalar(q[k], v[n][k]);
+      }
+      out[n] = sum;
+    }
   }
-  for (; i + 4 <= dim; i += 4) {
-    acc0 = step(acc0, vld1q_f32(a + i), vld1q_f32(b + i));
+};
+
+struct DotStep {
+  float32x4_t operator()(float32x4_t acc, float32x4_t x, float32x4_t y) const noexcept {
+    return vfmaq_f32(acc, x, y);
   }
-  float sum = vaddvq_f32(vaddq_f32(vaddq_f32(acc0, acc1), vaddq_f32(acc2, acc3)));
-  for (; i < dim; ++i) {
-    sum += tail(a[i], b[i]);
+  float scalar(float x, float y) const noexcept { return x * y; }
+};
+struct L2sqStep {
+  float32x4_t operator()(float32x4_t acc, float32x4_t x, float32x4_t y) const noexcept {
+    const float32x4_t d = vsubq_f32(x, y);
+    return vfmaq_f32(acc, d, d);
   }
-  return sum;
-}
+  float scalar(float x, float y) const noexcept { return (x - y) * (x - y); }
+};
+struct L1Step {
+  float32x4_t operator()(float32x4_t acc, float32x4_t x, float32x4_t y) const noexcept {
+    return vaddq_f32(acc, vabdq_f32(x, y));
+  }
+  float scalar(float x, float y) const noexcept { return std::fabs(x - y); }
+};
 
 struct NeonKernels {
-  static float dot(const float* a, const float* b, std::size_t dim) noexcept {
-    return reduce(
-        a, b, dim,
-        [](float32x4_t acc, float32x4_t x, float32x4_t y) { return vfmaq_f32(acc, x, y); },
-        [](float x, float y) { return x * y; });
-  }
-  static float l2sq(const float* a, const float* b, std::size_t dim) noexcept {
-    return reduce(
-        a, b, dim,
-        [](float32x4_t acc, float32x4_t x, float32x4_t y) {
-          const float32x4_t d = vsubq_f32(x, y);
-          return vfmaq_f32(acc, d, d);
-        },
-        [](float x, float y) { return (x - y) * (x - y); });
-  }
-  static float l1(const float* a, const float* b, std::size_t dim) noexcept {
-    return reduce(
-        a, b, dim,
-        [](float32x4_t acc, float32x4_t x, float32x4_t y) {
-          return vaddq_f32(acc, vabdq_f32(x, y));
-        },
-        [](float x, float y) { return std::fabs(x - y); });
-  }
+  static constexpr std::size_t kGroup = 4;
+  using Dot = vdb::distance::Metric<Reduce, DotStep>;
+  using L2sq = vdb::distance::Metric<Reduce, L2sqStep>;
+  using L1 = vdb::distance::Metric<Reduce, L1Step>;
 };
 
 using Table = vdb::distance::Table<NeonKernels>;

@@ -6,29 +6,38 @@
 
 namespace {
 
+struct Reduce {
+  template <std::size_t N, class Step>
+  static void run(const float* q, const float* const* v, std::size_t dim, Step step,
+                  float* out) noexcept {
+    for (std::size_t n = 0; n < N; ++n) {
+      float sum = 0.0F;
+      for (std::size_t i = 0; i < dim; ++i) {
+        sum = step(sum, q[i], v[n][i]);
+      }
+      out[n] = sum;
+    }
+  }
+};
+
+struct DotStep {
+  float operator()(float acc, float x, float y) const noexcept { return acc + x * y; }
+};
+struct L2sqStep {
+  float operator()(float acc, float x, float y) const noexcept {
+    const float d = x - y;
+    return acc + d * d;
+  }
+};
+struct L1Step {
+  float operator()(float acc, float x, float y) const noexcept { return acc + std::fabs(x - y); }
+};
+
 struct ScalarKernels {
-  static float dot(const float* a, const float* b, std::size_t dim) noexcept {
-    float sum = 0.0F;
-    for (std::size_t i = 0; i < dim; ++i) {
-      sum += a[i] * b[i];
-    }
-    return sum;
-  }
-  static float l2sq(const float* a, const float* b, std::size_t dim) noexcept {
-    float sum = 0.0F;
-    for (std::size_t i = 0; i < dim; ++i) {
-      const float d = a[i] - b[i];
-      sum += d * d;
-    }
-    return sum;
-  }
-  static float l1(const float* a, const float* b, std::size_t dim) noexcept {
-    float sum = 0.0F;
-    for (std::size_t i = 0; i < dim; ++i) {
-      sum += std::fabs(a[i] - b[i]);
-    }
-    return sum;
-  }
+  static constexpr std::size_t kGroup = 1;
+  using Dot = vdb::distance::Metric<Reduce, DotStep>;
+  using L2sq = vdb::distance::Metric<Reduce, L2sqStep>;
+  using L1 = vdb::distance::Metric<Reduce, L1Step>;
 };
 
 using Table = vdb::distance::Table<ScalarKernels>;

@@ -1,6 +1,6 @@
 // Google Benchmark of every distance kernel of every distance plugin this CPU can run, loaded
 // through the real plugin loader. Pair kernels use two vectors that stay in L1; the batch
-// kernels score one query against 256 vectors (up to 1.5 MiB, in L2/L3).
+// kernels score one query against n vectors (16 KiB in L1, or up to 784 KiB in L2).
 //
 //   build/bin/vdb-distance-bench [--plugins DIR] [google benchmark flags]
 #include "core/plugin_host/plugin_registry.hpp"
@@ -55,27 +55,27 @@ void bench_pair(benchmark::State& state, const DistanceBackend& backend, Metric 
 
 void bench_batch(benchmark::State& state, const DistanceBackend& backend, Metric metric) {
   const auto dim = static_cast<std::size_t>(state.range(0));
-  constexpr std::size_t kVectors = 256;
+  const auto k_vectors = static_cast<std::size_t>(state.range(1));
   const auto q = random_vector(dim, 1);
-  const auto base = random_vector(dim * kVectors, 2);
-  std::vector<float> out(kVectors);
+  const auto base = random_vector(dim * k_vectors, 2);
+  std::vector<float> out(k_vectors);
   for (auto _ : state) {
     vdb::Status s;
     switch (metric) {
     case Metric::dot:
-      s = backend.dot_batch(q.data(), base.data(), dim, kVectors, dim, out.data());
+      s = backend.dot_batch(q.data(), base.data(), dim, k_vectors, dim, out.data());
       break;
     case Metric::l2sq:
-      s = backend.l2sq_batch(q.data(), base.data(), dim, kVectors, dim, out.data());
+      s = backend.l2sq_batch(q.data(), base.data(), dim, k_vectors, dim, out.data());
       break;
     case Metric::l1:
-      s = backend.l1_batch(q.data(), base.data(), dim, kVectors, dim, out.data());
+      s = backend.l1_batch(q.data(), base.data(), dim, k_vectors, dim, out.data());
       break;
     }
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kVectors));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * k_vectors));
 }
 
 } // namespace
@@ -101,10 +101,12 @@ int main(int argc, char** argv) {
           ->Arg(128)
           ->Arg(784)
           ->Arg(1536);
-      benchmark::RegisterBenchmark(("batch256/" + plugin->name() + "/" + name).c_str(), bench_batch,
+      benchmark::RegisterBenchmark(("batch/" + plugin->name() + "/" + name).c_str(), bench_batch,
                                    DistanceBackend(plugin), metric)
-          ->Arg(128)
-          ->Arg(784);
+          ->ArgNames({"dim", "n"})
+          ->Args({128, 32})   // 16 KiB of vectors: L1
+          ->Args({128, 256})  // 128 KiB: L2
+          ->Args({784, 256}); // 784 KiB: L2
     }
   }
   // Drop our own flag before Google Benchmark sees the arguments.
