@@ -8,8 +8,8 @@
 
 namespace {
 
-// Per vector, four accumulators of 4 floats; N vectors share each load of the query (32 vector
-// registers hold 4 x 4 accumulators plus 4 query chunks).
+// Per vector, four accumulators of 4 floats. run<N> can score N vectors per pass, sharing each
+// load of the query; not measured on NEON hardware yet, so kGroup is 1 as on x86.
 struct Reduce {
   template <std::size_t N, class Step>
   static void run(const float* q, const float* const* v, std::size_t dim, Step step,
@@ -71,7 +71,7 @@ struct L1Step {
 };
 
 struct NeonKernels {
-  static constexpr std::size_t kGroup = 4;
+  static constexpr std::size_t kGroup = 1;
   using Dot = vdb::distance::Metric<Reduce, DotStep>;
   using L2sq = vdb::distance::Metric<Reduce, L2sqStep>;
   using L1 = vdb::distance::Metric<Reduce, L1Step>;

@@ -43,6 +43,16 @@ TEST(PluginLoader, RefusesATableWithANullFunction) {
   expect_refused("null_kernel", "(broken) refused: vdb_distance_api has a null kernel");
 }
 
+TEST(PluginLoader, LoadsAPluginFromANewerMinorAbiWithLongerTables) {
+  auto plugin = Plugin::load(test::broken_plugin("future_minor"));
+  ASSERT_TRUE(plugin.ok()) << plugin.error().message;
+  EXPECT_EQ((*plugin)->name(), "future");
+  EXPECT_EQ((*plugin)->abi_minor(), 7U);
+  DistanceBackend backend(*plugin);
+  const float x[2] = {1, 2};
+  EXPECT_EQ(backend.dot(x, x, 2), 0.0F); // its dummy kernel, called through the 1.0 table
+}
+
 TEST(PluginLoader, RefusesAFileThatIsNotALibrary) {
   test::TempDir dir;
   const std::string path = dir.file("libvdb_distance_garbage.so");
