@@ -282,16 +282,8 @@ private:
 
 using Table = vdb::storage::StorageTable<MmapStore>;
 constexpr vdb_storage_api kApi = Table::api(VDB_STORAGE_PERSISTENT);
-constexpr vdb_plugin_info kInfo = {
-    sizeof(vdb_plugin_info),
-    VDB_PLUGIN_ABI_MAJOR,
-    VDB_PLUGIN_ABI_MINOR,
-    VDB_PLUGIN_STORAGE,
-    "mmap",
-    "1.0.0",
-    "records in a memory-mapped file (Boost.Interprocess), persistent",
-    nullptr,
-    &kApi};
+constexpr vdb_plugin_info kInfo =
+    Table::info("mmap", "records in a memory-mapped file (Boost.Interprocess), persistent", &kApi);
 
 } // namespace
 

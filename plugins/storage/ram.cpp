@@ -48,15 +48,8 @@ private:
 
 using Table = vdb::storage::StorageTable<RamStore>;
 constexpr vdb_storage_api kApi = Table::api(0);
-constexpr vdb_plugin_info kInfo = {sizeof(vdb_plugin_info),
-                                   VDB_PLUGIN_ABI_MAJOR,
-                                   VDB_PLUGIN_ABI_MINOR,
-                                   VDB_PLUGIN_STORAGE,
-                                   "ram",
-                                   "1.0.0",
-                                   "records in heap memory, not persistent",
-                                   nullptr,
-                                   &kApi};
+constexpr vdb_plugin_info kInfo =
+    Table::info("ram", "records in heap memory, not persistent", &kApi);
 
 } // namespace
 
