@@ -213,6 +213,19 @@ template <class Store> struct StorageTable {
                            &count,
                            &flush};
   }
+
+  static constexpr vdb_plugin_info info(const char* name, const char* description,
+                                        const vdb_storage_api* table) noexcept {
+    return vdb_plugin_info{sizeof(vdb_plugin_info),
+                           VDB_PLUGIN_ABI_MAJOR,
+                           VDB_PLUGIN_ABI_MINOR,
+                           VDB_PLUGIN_STORAGE,
+                           name,
+                           "1.0.0",
+                           description,
+                           nullptr,
+                           table};
+  }
 };
 
 } // namespace vdb::storage
