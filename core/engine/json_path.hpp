@@ -38,7 +38,9 @@ public:
   /// The path with `prefix` in front: nested conditions resolve their keys inside the parent's.
   JsonPath under(const JsonPath& prefix) const;
 
-  friend bool operator==(const JsonPath& a, const JsonPath& b) { return a.segments_ == b.segments_; }
+  friend bool operator==(const JsonPath& a, const JsonPath& b) {
+    return a.segments_ == b.segments_;
+  }
   friend bool operator<(const JsonPath& a, const JsonPath& b) {
     return a.to_string() < b.to_string();
   }

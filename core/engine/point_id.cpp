@@ -44,9 +44,9 @@ PointId PointId::from_uuid(const Uuid& bytes) noexcept {
 
 Expected<PointId> PointId::parse_uuid(std::string_view text, std::string_view field) {
   const auto invalid = [&] {
-    return Error{Errc::invalid_argument,
-                 std::string(field) + ": '" + std::string(text.substr(0, 64)) +
-                     "' is neither an unsigned integer nor a UUID"};
+    return Error{Errc::invalid_argument, std::string(field) + ": '" +
+                                             std::string(text.substr(0, 64)) +
+                                             "' is neither an unsigned integer nor a UUID"};
   };
   std::string_view body = text;
   if (!strip(body, "urn:uuid:", "")) {
@@ -70,7 +70,8 @@ Expected<PointId> PointId::parse_uuid(std::string_view text, std::string_view fi
     if (v < 0) {
       return invalid();
     }
-    bytes[digit / 2] = static_cast<std::uint8_t>(bytes[digit / 2] | (v << (digit % 2 == 0 ? 4 : 0)));
+    bytes[digit / 2] =
+        static_cast<std::uint8_t>(bytes[digit / 2] | (v << (digit % 2 == 0 ? 4 : 0)));
     ++digit;
   }
   return from_uuid(bytes);

@@ -27,9 +27,10 @@ TEST(PointId, AcceptsEveryCommonUuidFormAndWritesTheCanonicalOne) {
 }
 
 TEST(PointId, RefusesMalformedUuidsNamingTheField) {
-  for (const char* text : {"", "42", "550e8400-e29b-41d4-a716-44665544000",
-                           "550e8400-e29b-41d4-a716-4466554400000", "550e8400xe29b-41d4-a716-446655440000",
-                           "g50e8400-e29b-41d4-a716-446655440000", "{550e8400e29b41d4a716446655440000"}) {
+  for (const char* text :
+       {"", "42", "550e8400-e29b-41d4-a716-44665544000", "550e8400-e29b-41d4-a716-4466554400000",
+        "550e8400xe29b-41d4-a716-446655440000", "g50e8400-e29b-41d4-a716-446655440000",
+        "{550e8400e29b41d4a716446655440000"}) {
     auto id = PointId::parse_uuid(text, "points[3].id");
     ASSERT_FALSE(id.ok()) << text;
     EXPECT_EQ(id.error().code, Errc::invalid_argument);

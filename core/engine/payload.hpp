@@ -1,0 +1,31 @@
+// Payloads are JSON objects (nlohmann::json): strings, integers, floats, booleans, null, arrays
+// and nested objects. This file reads the values a key path reaches, with Qdrant's semantics.
+#pragma once
+
+#include "core/common/error.hpp"
+#include "core/engine/json_path.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string_view>
+#include <vector>
+
+namespace vdb {
+
+using Json = nlohmann::json;
+
+/// Appends to `out` every value `path` reaches in `payload`:
+///  - a key descends into an object (on anything else it reaches nothing);
+///  - `[]` continues with every element of an array, `[N]` with element N;
+///  - a value reached at the end of the path that is an array contributes each of its elements,
+///    so a condition on an array field matches when any element matches.
+/// Pointers borrow from `payload`. A missing key reaches nothing; an explicit null is a value.
+void collect_values(const Json& payload, const JsonPath& path, std::vector<const Json*>& out);
+
+/// The same values, returned.
+std::vector<const Json*> values_at(const Json& payload, const JsonPath& path);
+
+/// Parses a payload from JSON text: it must be an object. Errors name `field`.
+Expected<Json> parse_payload(std::string_view text, std::string_view field = "payload");
+
+} // namespace vdb
