@@ -59,19 +59,25 @@ void bench_batch(benchmark::State& state, const DistanceBackend& backend, Metric
   const auto q = random_vector(dim, 1);
   const auto base = random_vector(dim * k_vectors, 2);
   std::vector<float> out(k_vectors);
-  for (auto _ : state) {
-    vdb::Status s;
+  const auto run = [&] {
     switch (metric) {
     case Metric::dot:
-      s = backend.dot_batch(q.data(), base.data(), dim, k_vectors, dim, out.data());
-      break;
+      return backend.dot_batch(q.data(), base.data(), dim, k_vectors, dim, out.data());
     case Metric::l2sq:
-      s = backend.l2sq_batch(q.data(), base.data(), dim, k_vectors, dim, out.data());
-      break;
+      return backend.l2sq_batch(q.data(), base.data(), dim, k_vectors, dim, out.data());
     case Metric::l1:
-      s = backend.l1_batch(q.data(), base.data(), dim, k_vectors, dim, out.data());
       break;
     }
+    return backend.l1_batch(q.data(), base.data(), dim, k_vectors, dim, out.data());
+  };
+  // A kernel that fails must not produce a timing: check once, outside the timed loop.
+  if (const vdb::Status first = run(); !first.ok()) {
+    state.SkipWithError(first.message().c_str());
+    return;
+  }
+  for (auto _ : state) {
+    const vdb::Status status = run();
+    benchmark::DoNotOptimize(&status);
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
