@@ -88,7 +88,7 @@ private:
 /// Returns the error of `expr` (a Status or Expected) from the enclosing function.
 #define VDB_TRY(expr)                                                                              \
   do {                                                                                             \
-    if (auto vdb_try_result_ = (expr); !vdb_try_result_.ok()) {                                    \
+    if (auto&& vdb_try_result_ = (expr); !vdb_try_result_.ok()) {                                  \
       return vdb_try_result_.error();                                                              \
     }                                                                                              \
   } while (false)

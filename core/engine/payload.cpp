@@ -1,5 +1,9 @@
 #include "core/engine/payload.hpp"
 
+#include "core/common/utf8.hpp"
+
+#include <cmath>
+
 namespace vdb {
 namespace {
 
@@ -41,7 +45,63 @@ void walk(const Json& node, const std::vector<JsonPath::Segment>& segments, std:
   }
 }
 
+constexpr std::size_t kMaxPayloadDepth = 64;
+
+// The first problem in `node`, with the path to it, or an empty string.
+std::string first_problem(const Json& node, const std::string& at, std::size_t depth) {
+  if (depth > kMaxPayloadDepth) {
+    return at + ": nested deeper than " + std::to_string(kMaxPayloadDepth) + " levels";
+  }
+  if (node.is_string()) {
+    if (!valid_utf8(node.get_ref<const std::string&>())) {
+      return at + ": the string is not valid UTF-8";
+    }
+  } else if (node.is_number_float()) {
+    if (!std::isfinite(node.get<double>())) {
+      return at + ": numbers must be finite";
+    }
+  } else if (node.is_object()) {
+    for (const auto& [key, value] : node.items()) {
+      if (!valid_utf8(key)) {
+        return at + ": a key is not valid UTF-8";
+      }
+      std::string problem = first_problem(value, at + "." + key, depth + 1);
+      if (!problem.empty()) {
+        return problem;
+      }
+    }
+  } else if (node.is_array()) {
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      std::string problem = first_problem(node[i], at + "[" + std::to_string(i) + "]", depth + 1);
+      if (!problem.empty()) {
+        return problem;
+      }
+    }
+  }
+  return {};
+}
+
 } // namespace
+
+Status validate_payload(const Json& payload, std::size_t max_bytes, std::string_view field) {
+  if (!payload.is_object()) {
+    return Error{Errc::invalid_argument,
+                 std::string(field) + ": must be a JSON object, got " + payload.type_name()};
+  }
+  std::string problem = first_problem(payload, std::string(field), 1);
+  if (!problem.empty()) {
+    return Error{Errc::invalid_argument, std::move(problem)};
+  }
+  if (max_bytes != 0) {
+    const std::size_t size = payload.dump().size();
+    if (size > max_bytes) {
+      return Error{Errc::invalid_argument, std::string(field) + ": " + std::to_string(size) +
+                                               " bytes as JSON, more than the limit of " +
+                                               std::to_string(max_bytes)};
+    }
+  }
+  return {};
+}
 
 void collect_values(const Json& payload, const JsonPath& path, std::vector<const Json*>& out) {
   walk(payload, path.segments(), 0, out);

@@ -25,6 +25,12 @@ void collect_values(const Json& payload, const JsonPath& path, std::vector<const
 /// The same values, returned.
 std::vector<const Json*> values_at(const Json& payload, const JsonPath& path);
 
+/// Checks a payload from outside: a JSON object (null is not accepted here), keys and strings
+/// valid UTF-8, numbers finite, nesting at most 64 levels, and at most `max_bytes` when
+/// serialized (0: no limit). Errors are invalid_argument and name `field` and where inside it.
+Status validate_payload(const Json& payload, std::size_t max_bytes,
+                        std::string_view field = "payload");
+
 /// Parses a payload from JSON text: it must be an object. Errors name `field`.
 Expected<Json> parse_payload(std::string_view text, std::string_view field = "payload");
 

@@ -1,5 +1,7 @@
 #include "core/engine/point_id.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cstring>
 
 namespace vdb {
@@ -108,6 +110,27 @@ std::size_t PointId::hash() const noexcept {
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
   return static_cast<std::size_t>(x ^ (x >> 31));
+}
+
+Expected<PointId> parse_point_id(const nlohmann::json& j, std::string_view field) {
+  if (j.is_number_unsigned() || (j.is_number_integer() && j.get<std::int64_t>() >= 0)) {
+    return PointId::from_number(j.get<std::uint64_t>());
+  }
+  if (j.is_string()) {
+    return PointId::parse_uuid(j.get_ref<const std::string&>(), field);
+  }
+  return Error{Errc::invalid_argument,
+               std::string(field) +
+                   ": a point id is an unsigned 64-bit integer or a UUID string, got " +
+                   (j.is_number() ? std::string("a negative or fractional number")
+                                  : std::string(j.type_name()))};
+}
+
+nlohmann::json point_id_json(const PointId& id) {
+  if (id.is_uuid()) {
+    return id.to_string();
+  }
+  return id.number();
 }
 
 } // namespace vdb

@@ -4,6 +4,8 @@
 
 #include "core/common/error.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <array>
 #include <cstdint>
 #include <string>
@@ -53,6 +55,12 @@ private:
   std::uint64_t number_ = 0;
   Uuid uuid_{};
 };
+
+/// Reads a point id from JSON: a non-negative integer or a UUID string. Errors name `field`.
+Expected<PointId> parse_point_id(const nlohmann::json& j, std::string_view field = "id");
+
+/// The id as JSON: a number, or the canonical UUID string.
+nlohmann::json point_id_json(const PointId& id);
 
 struct PointIdHash {
   std::size_t operator()(const PointId& id) const noexcept { return id.hash(); }

@@ -1,0 +1,49 @@
+// The collections of one database by name (Qdrant's "table of contents"): create, delete, list,
+// and find. Collections are shared with in-flight requests: deleting one removes it from the
+// catalog at once, and requests that already hold it finish on it.
+#pragma once
+
+#include "core/engine/collection.hpp"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace vdb {
+
+class Catalog {
+public:
+  /// `defaults` supplies every collection setting a create request leaves out.
+  Catalog(EngineContext context, CollectionConfig defaults)
+      : context_(std::move(context)), defaults_(std::move(defaults)) {}
+
+  const EngineContext& context() const noexcept { return context_; }
+  const CollectionConfig& defaults() const noexcept { return defaults_; }
+
+  /// Checks a collection name: 1..max_collection_name_length bytes of UTF-8, no control
+  /// characters, none of / \ : * ? " < > |, not starting with '.', and no "..". Such names are
+  /// safe as directory names on every platform.
+  Status validate_name(std::string_view name) const;
+
+  /// Creates a collection from a create request body (see parse_collection_config).
+  Status create_collection(const std::string& name, const Json& body);
+  /// Creates a collection from a parsed configuration.
+  Status create_collection(const std::string& name, CollectionConfig config);
+  /// not_found when there is no such collection.
+  Status delete_collection(const std::string& name);
+  /// Names in order.
+  std::vector<std::string> list() const;
+  /// The collection, or not_found naming it.
+  Expected<std::shared_ptr<Collection>> get(const std::string& name) const;
+
+private:
+  const EngineContext context_;
+  const CollectionConfig defaults_;
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, std::shared_ptr<Collection>> collections_;
+};
+
+} // namespace vdb

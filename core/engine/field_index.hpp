@@ -1,0 +1,65 @@
+// A payload index on one field (key path): posting lists as roaring bitmaps of point offsets,
+// plus what each index type needs to answer its conditions (ordered values and a histogram for
+// ranges, tokens for text, a grid for geo). An index answers a condition exactly or declines
+// (std::nullopt), and the caller then checks payloads: results never depend on which indexes
+// exist.
+#pragma once
+
+#include "core/common/error.hpp"
+#include "core/engine/cardinality.hpp"
+#include "core/engine/filter.hpp"
+
+#include <roaring/roaring.hh>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vdb {
+
+/// The `field_schema` of a payload index, as Qdrant names them.
+enum class PayloadFieldType { keyword, integer, float_number, boolean, uuid, datetime, text, geo };
+
+/// "keyword", "integer", "float", "bool", "uuid", "datetime", "text", "geo".
+const char* to_string(PayloadFieldType type) noexcept;
+/// Parses the names above; errors name `field`.
+Expected<PayloadFieldType> parse_payload_field_type(std::string_view text,
+                                                    std::string_view field = "field_schema");
+
+/// Offsets of points inside a collection (dense, from 0).
+using PointOffset = std::uint32_t;
+using Bitmap = Roaring;
+
+class FieldIndex {
+public:
+  virtual ~FieldIndex() = default;
+  FieldIndex() = default;
+  FieldIndex(const FieldIndex&) = delete;
+  FieldIndex& operator=(const FieldIndex&) = delete;
+
+  virtual PayloadFieldType type() const noexcept = 0;
+
+  /// Indexes the values the field's key reaches in a point's payload (replacing what the point
+  /// had). Values of other types are remembered only as "has another value".
+  virtual void set(PointOffset offset, const std::vector<const Json*>& values) = 0;
+  /// Forgets the point.
+  virtual void remove(PointOffset offset) = 0;
+
+  /// The points matching `condition` exactly, or nothing when this index cannot serve it (a
+  /// condition of another kind, or values the index could not store that might match).
+  virtual std::optional<Bitmap> filter(const FieldCondition& condition) const = 0;
+  /// An estimate for the conditions filter() serves; nothing for the others.
+  virtual std::optional<CardinalityEstimate> estimate(const FieldCondition& condition) const = 0;
+
+  /// Points with at least one value this index stores.
+  virtual std::uint64_t indexed_points() const noexcept = 0;
+  /// Distinct stored values (keywords, numbers, tokens, points on the map).
+  virtual std::uint64_t distinct_values() const noexcept = 0;
+};
+
+std::unique_ptr<FieldIndex> make_field_index(PayloadFieldType type);
+
+} // namespace vdb

@@ -1,0 +1,182 @@
+#include "core/engine/filter_plan.hpp"
+
+#include "core/engine/filter_checker.hpp"
+
+#include <algorithm>
+
+namespace vdb {
+
+FilterPlan FilterPlan::compile(const Filter* filter, const PayloadIndex& index,
+                               const PointSource& source) {
+  FilterPlan plan(index, source);
+  if (filter == nullptr || filter->empty()) {
+    plan.root_.bits = source.live();
+  } else {
+    plan.root_ = plan.compile_filter(*filter);
+  }
+  // compile_filter sorted the bitmaps of `must` first, the smallest first.
+  if (plan.root_.kind == Node::Kind::filter && !plan.root_.must.empty() &&
+      plan.root_.must.front().kind == Node::Kind::bitmap) {
+    plan.narrowest_must_ = 0;
+  }
+  return plan;
+}
+
+FilterPlan::Node FilterPlan::compile_condition(const Condition& condition) const {
+  Node node;
+  if (const auto* sub = std::get_if<std::shared_ptr<const Filter>>(&condition.value)) {
+    return compile_filter(**sub);
+  }
+  if (const auto* field = std::get_if<FieldCondition>(&condition.value)) {
+    if (const FieldIndex* index = index_->find(field->key)) {
+      if (auto bits = index->filter(*field)) {
+        node.bits = std::move(*bits);
+        node.bits &= source_->live();
+        return node;
+      }
+    }
+  } else if (const auto* has_id = std::get_if<HasId>(&condition.value)) {
+    for (const PointId& id : has_id->ids) {
+      if (const auto offset = source_->offset_of(id)) {
+        node.bits.add(*offset);
+      }
+    }
+    return node;
+  }
+  node.kind = Node::Kind::condition;
+  node.condition = &condition;
+  return node;
+}
+
+FilterPlan::Node FilterPlan::compile_filter(const Filter& filter) const {
+  Node node;
+  node.kind = Node::Kind::filter;
+  const auto each = [&](const std::vector<Condition>& in, std::vector<Node>& out) {
+    out.reserve(in.size());
+    for (const Condition& c : in) {
+      out.push_back(compile_condition(c));
+    }
+  };
+  each(filter.must, node.must);
+  each(filter.should, node.should);
+  each(filter.must_not, node.must_not);
+  if (filter.min_should) {
+    node.has_min_should = true;
+    node.min_count = filter.min_should->min_count;
+    each(filter.min_should->conditions, node.min_should);
+  }
+  fold(node, source_->live());
+  // Cheap checks first: bitmaps before payload reads, smaller bitmaps first in `must`.
+  const auto order = [](const Node& a, const Node& b) {
+    if (a.kind != b.kind) {
+      return a.kind == Node::Kind::bitmap;
+    }
+    return a.kind == Node::Kind::bitmap && a.bits.cardinality() < b.bits.cardinality();
+  };
+  std::stable_sort(node.must.begin(), node.must.end(), order);
+  std::stable_sort(node.must_not.begin(), node.must_not.end(), order);
+  return node;
+}
+
+// Turns a filter node whose children are all bitmaps into one bitmap.
+bool FilterPlan::fold(Node& node, const Bitmap& live) {
+  const auto all_bits = [](const std::vector<Node>& nodes) {
+    return std::all_of(nodes.begin(), nodes.end(),
+                       [](const Node& n) { return n.kind == Node::Kind::bitmap; });
+  };
+  if (!all_bits(node.must) || !all_bits(node.should) || !all_bits(node.must_not) ||
+      !all_bits(node.min_should)) {
+    return false;
+  }
+  Bitmap out = live;
+  for (const Node& n : node.must) {
+    out &= n.bits;
+  }
+  for (const Node& n : node.must_not) {
+    out -= n.bits;
+  }
+  if (!node.should.empty()) {
+    Bitmap any;
+    for (const Node& n : node.should) {
+      any |= n.bits;
+    }
+    out &= any;
+  }
+  if (node.has_min_should && node.min_count > 0) {
+    // at_least[j]: points where at least j of the conditions seen so far hold.
+    std::vector<Bitmap> at_least(node.min_count + 1);
+    at_least[0] = live;
+    for (const Node& n : node.min_should) {
+      for (std::size_t j = node.min_count; j >= 1; --j) {
+        at_least[j] |= at_least[j - 1] & n.bits;
+      }
+    }
+    out &= at_least[node.min_count];
+  }
+  node = Node{};
+  node.bits = std::move(out);
+  return true;
+}
+
+bool FilterPlan::matches(PointOffset offset) const { return matches(root_, offset); }
+
+bool FilterPlan::matches(const Node& node, PointOffset offset) const {
+  switch (node.kind) {
+  case Node::Kind::bitmap:
+    return node.bits.contains(offset);
+  case Node::Kind::condition:
+    return check_condition(*node.condition, offset);
+  case Node::Kind::filter:
+    break;
+  }
+  for (const Node& n : node.must) {
+    if (!matches(n, offset)) {
+      return false;
+    }
+  }
+  for (const Node& n : node.must_not) {
+    if (matches(n, offset)) {
+      return false;
+    }
+  }
+  if (!node.should.empty() && std::none_of(node.should.begin(), node.should.end(),
+                                           [&](const Node& n) { return matches(n, offset); })) {
+    return false;
+  }
+  if (node.has_min_should) {
+    std::size_t held = 0;
+    const std::size_t n = node.min_should.size();
+    for (std::size_t i = 0; i < n && held < node.min_count; ++i) {
+      if (held + (n - i) < node.min_count) {
+        return false;
+      }
+      held += matches(node.min_should[i], offset) ? 1 : 0;
+    }
+    return held >= node.min_count;
+  }
+  return true;
+}
+
+bool FilterPlan::check_condition(const Condition& condition, PointOffset offset) const {
+  const Json& payload = source_->payload_at(offset);
+  return std::visit(
+      [&](const auto& c) -> bool {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, FieldCondition>) {
+          return check_field_condition(c, payload);
+        } else if constexpr (std::is_same_v<T, IsEmpty>) {
+          return check_is_empty(c.key, payload);
+        } else if constexpr (std::is_same_v<T, IsNull>) {
+          return check_is_null(c.key, payload);
+        } else if constexpr (std::is_same_v<T, HasId>) {
+          return check_has_id(c, source_->id_at(offset));
+        } else if constexpr (std::is_same_v<T, Nested>) {
+          return check_nested(c, source_->id_at(offset), payload);
+        } else {
+          return check_filter(*c, source_->id_at(offset), payload);
+        }
+      },
+      condition.value);
+}
+
+} // namespace vdb

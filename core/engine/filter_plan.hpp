@@ -1,0 +1,60 @@
+// A filter compiled once per request against a collection: every condition an index can serve
+// becomes a bitmap of matching offsets, conditions under one filter that are all bitmaps fold
+// into one, and the rest are checked on payloads. The plan borrows the Filter and the
+// PointSource: both must outlive it.
+#pragma once
+
+#include "core/engine/payload_index.hpp"
+
+namespace vdb {
+
+class FilterPlan {
+public:
+  /// Compiles `filter`; a null filter matches every live point.
+  static FilterPlan compile(const Filter* filter, const PayloadIndex& index,
+                            const PointSource& source);
+
+  /// Whether the live point at `offset` matches. (The plan never checks liveness itself.)
+  bool matches(PointOffset offset) const;
+
+  /// Every match, when the plan folded into one bitmap (live points only).
+  const Bitmap* exact() const noexcept {
+    return root_.kind == Node::Kind::bitmap ? &root_.bits : nullptr;
+  }
+  /// A set that holds every match, to iterate instead of all live points: the exact set, or the
+  /// smallest bitmap among the top-level `must` conditions, or the live points.
+  const Bitmap& candidates() const noexcept {
+    if (root_.kind == Node::Kind::bitmap) {
+      return root_.bits;
+    }
+    return narrowest_must_ ? root_.must[*narrowest_must_].bits : source_->live();
+  }
+  /// Whether some condition needs payload checks.
+  bool checks_payloads() const noexcept { return root_.kind != Node::Kind::bitmap; }
+
+private:
+  struct Node {
+    enum class Kind { bitmap, condition, filter };
+    Kind kind = Kind::bitmap;
+    Bitmap bits;                           // Kind::bitmap: exact matches among live points
+    const Condition* condition = nullptr;  // Kind::condition: checked on the payload
+    std::vector<Node> must, should, must_not, min_should;
+    std::size_t min_count = 0;
+    bool has_min_should = false;
+  };
+
+  FilterPlan(const PayloadIndex& index, const PointSource& source)
+      : index_(&index), source_(&source) {}
+  Node compile_filter(const Filter& filter) const;
+  Node compile_condition(const Condition& condition) const;
+  static bool fold(Node& node, const Bitmap& live);
+  bool matches(const Node& node, PointOffset offset) const;
+  bool check_condition(const Condition& condition, PointOffset offset) const;
+
+  const PayloadIndex* index_;
+  const PointSource* source_;
+  Node root_;
+  std::optional<std::size_t> narrowest_must_; // the smallest bitmap in root_.must
+};
+
+} // namespace vdb

@@ -1,0 +1,107 @@
+#include "core/engine/payload_index.hpp"
+
+namespace vdb {
+
+void PayloadIndex::create(const JsonPath& key, PayloadFieldType type,
+                          const PointSource& source) {
+  const std::string name = key.to_string();
+  const auto it = fields_.find(name);
+  if (it != fields_.end() && it->second.second->type() == type) {
+    return;
+  }
+  auto index = make_field_index(type);
+  std::vector<const Json*> values;
+  for (const PointOffset offset : source.live()) {
+    values.clear();
+    collect_values(source.payload_at(offset), key, values);
+    if (!values.empty()) {
+      index->set(offset, values);
+    }
+  }
+  fields_[name] = {key, std::move(index)};
+}
+
+bool PayloadIndex::drop(const JsonPath& key) { return fields_.erase(key.to_string()) > 0; }
+
+void PayloadIndex::set(PointOffset offset, const Json& payload) {
+  std::vector<const Json*> values;
+  for (auto& [name, field] : fields_) {
+    values.clear();
+    collect_values(payload, field.first, values);
+    if (values.empty()) {
+      field.second->remove(offset);
+    } else {
+      field.second->set(offset, values);
+    }
+  }
+}
+
+void PayloadIndex::remove(PointOffset offset) {
+  for (auto& [name, field] : fields_) {
+    field.second->remove(offset);
+  }
+}
+
+const FieldIndex* PayloadIndex::find(const JsonPath& key) const {
+  if (fields_.empty()) {
+    return nullptr;
+  }
+  const auto it = fields_.find(key.to_string());
+  return it == fields_.end() ? nullptr : it->second.second.get();
+}
+
+std::map<std::string, PayloadIndex::FieldInfo> PayloadIndex::describe() const {
+  std::map<std::string, FieldInfo> out;
+  for (const auto& [name, field] : fields_) {
+    out[name] = FieldInfo{field.second->type(), field.second->indexed_points()};
+  }
+  return out;
+}
+
+CardinalityEstimate PayloadIndex::estimate(const Condition& condition,
+                                           const PointSource& source) const {
+  const std::uint64_t total = source.live().cardinality();
+  if (const auto* sub = std::get_if<std::shared_ptr<const Filter>>(&condition.value)) {
+    return estimate(**sub, source);
+  }
+  if (const auto* field = std::get_if<FieldCondition>(&condition.value)) {
+    if (const FieldIndex* index = find(field->key)) {
+      if (auto e = index->estimate(*field)) {
+        return *e;
+      }
+    }
+  } else if (const auto* has_id = std::get_if<HasId>(&condition.value)) {
+    std::uint64_t n = 0;
+    for (const PointId& id : has_id->ids) {
+      n += source.offset_of(id).has_value() ? 1 : 0;
+    }
+    return CardinalityEstimate::exact(n);
+  }
+  return CardinalityEstimate::unknown(total);
+}
+
+CardinalityEstimate PayloadIndex::estimate(const Filter& filter, const PointSource& source) const {
+  const std::uint64_t total = source.live().cardinality();
+  const auto each = [&](const std::vector<Condition>& conditions) {
+    std::vector<CardinalityEstimate> out;
+    out.reserve(conditions.size());
+    for (const Condition& c : conditions) {
+      out.push_back(estimate(c, source));
+    }
+    return out;
+  };
+  std::vector<CardinalityEstimate> parts = each(filter.must);
+  if (!filter.must_not.empty()) {
+    parts.push_back(estimate_not(estimate_any(each(filter.must_not), total), total));
+  }
+  if (!filter.should.empty()) {
+    parts.push_back(estimate_any(each(filter.should), total));
+  }
+  if (filter.min_should) {
+    parts.push_back(
+        estimate_at_least(each(filter.min_should->conditions), filter.min_should->min_count, total));
+  }
+  return estimate_all(parts, total);
+}
+
+} // namespace vdb

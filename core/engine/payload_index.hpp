@@ -1,0 +1,57 @@
+// The payload indexes of a collection, one FieldIndex per indexed key path, and the whole-filter
+// cardinality estimate built from them.
+#pragma once
+
+#include "core/engine/field_index.hpp"
+
+#include <functional>
+#include <map>
+#include <string>
+
+namespace vdb {
+
+/// What an estimate or a filter plan needs to know about the collection's points.
+class PointSource {
+public:
+  virtual ~PointSource() = default;
+  /// Offsets of the points that exist (deleted ones excluded).
+  virtual const Bitmap& live() const = 0;
+  /// The offset of a live point, if it exists.
+  virtual std::optional<PointOffset> offset_of(const PointId& id) const = 0;
+  virtual const PointId& id_at(PointOffset offset) const = 0;
+  virtual const Json& payload_at(PointOffset offset) const = 0;
+};
+
+class PayloadIndex {
+public:
+  struct FieldInfo {
+    PayloadFieldType type = PayloadFieldType::keyword;
+    std::uint64_t points = 0; ///< points with an indexed value
+  };
+
+  /// Adds an index on `key` and fills it from `source`. Creating an index that exists with the
+  /// same type does nothing; with another type it replaces it.
+  void create(const JsonPath& key, PayloadFieldType type, const PointSource& source);
+  /// Drops the index on `key`; false when there is none.
+  bool drop(const JsonPath& key);
+
+  /// Reindexes one point's payload in every index.
+  void set(PointOffset offset, const Json& payload);
+  void remove(PointOffset offset);
+
+  /// The index on exactly this key, or null.
+  const FieldIndex* find(const JsonPath& key) const;
+  std::map<std::string, FieldInfo> describe() const;
+
+  /// Estimates how many live points `filter` matches: each condition from its index (or
+  /// `{0, n/2, n}` without one), has_id exactly, combined by estimate_all / estimate_any /
+  /// estimate_at_least / estimate_not.
+  CardinalityEstimate estimate(const Filter& filter, const PointSource& source) const;
+
+private:
+  CardinalityEstimate estimate(const Condition& condition, const PointSource& source) const;
+
+  std::map<std::string, std::pair<JsonPath, std::unique_ptr<FieldIndex>>> fields_;
+};
+
+} // namespace vdb

@@ -1,0 +1,28 @@
+#include "support/engine.hpp"
+
+#include "support/test_plugins.hpp"
+
+#include <gtest/gtest.h>
+
+namespace vdb::test {
+
+EngineContext engine_context(std::string_view distance, EngineLimits limits) {
+  const PluginRegistry& registry = built_plugins();
+  auto backend = registry.choose_distance(distance);
+  if (!backend) {
+    ADD_FAILURE() << backend.error().message;
+    std::abort();
+  }
+  return EngineContext{*backend, registry.find(VDB_PLUGIN_STORAGE, "ram"), limits};
+}
+
+Filter filter_of(std::string_view json) {
+  auto filter = parse_filter(Json::parse(json));
+  if (!filter) {
+    ADD_FAILURE() << filter.error().message;
+    return {};
+  }
+  return std::move(*filter);
+}
+
+} // namespace vdb::test
