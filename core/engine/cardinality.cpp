@@ -30,7 +30,8 @@ CardinalityEstimate estimate_all(const std::vector<CardinalityEstimate>& parts,
     min_sum += static_cast<double>(e.min);
     p *= fraction(e, total);
   }
-  const double excess = min_sum - static_cast<double>(parts.size() - 1) * static_cast<double>(total);
+  const double excess =
+      min_sum - static_cast<double>(parts.size() - 1) * static_cast<double>(total);
   const std::uint64_t min = std::min<std::uint64_t>(round_to(std::floor(excess), 0, total), max);
   return {min, round_to(p * static_cast<double>(total), min, max), max};
 }
@@ -51,8 +52,8 @@ CardinalityEstimate estimate_any(const std::vector<CardinalityEstimate>& parts,
   return {min, round_to((1 - none) * static_cast<double>(total), min, max), max};
 }
 
-CardinalityEstimate estimate_at_least(const std::vector<CardinalityEstimate>& parts,
-                                      std::size_t k, std::uint64_t total) {
+CardinalityEstimate estimate_at_least(const std::vector<CardinalityEstimate>& parts, std::size_t k,
+                                      std::uint64_t total) {
   const std::size_t n = parts.size();
   if (k == 0) {
     return CardinalityEstimate::exact(total);

@@ -15,9 +15,7 @@ struct CardinalityEstimate {
 
   static CardinalityEstimate exact(std::uint64_t n) noexcept { return {n, n, n}; }
   /// Nothing is known: anything between none and all of `total`.
-  static CardinalityEstimate unknown(std::uint64_t total) noexcept {
-    return {0, total / 2, total};
-  }
+  static CardinalityEstimate unknown(std::uint64_t total) noexcept { return {0, total / 2, total}; }
   friend bool operator==(const CardinalityEstimate& a, const CardinalityEstimate& b) noexcept {
     return a.min == b.min && a.expected == b.expected && a.max == b.max;
   }
@@ -33,8 +31,8 @@ CardinalityEstimate estimate_any(const std::vector<CardinalityEstimate>& parts,
                                  std::uint64_t total);
 /// At least `k` of `parts`: expected from the Poisson-binomial distribution of independent
 /// parts; max = min(total, Σmax / k); min = (Σmin − (k−1)·total) / (n−k+1), at least 0.
-CardinalityEstimate estimate_at_least(const std::vector<CardinalityEstimate>& parts,
-                                      std::size_t k, std::uint64_t total);
+CardinalityEstimate estimate_at_least(const std::vector<CardinalityEstimate>& parts, std::size_t k,
+                                      std::uint64_t total);
 /// The complement (NOT): total − the estimate, bounds swapped.
 CardinalityEstimate estimate_not(const CardinalityEstimate& part, std::uint64_t total) noexcept;
 

@@ -45,8 +45,7 @@ Status Catalog::create_collection(const std::string& name, CollectionConfig conf
   VDB_TRY(validate_name(name));
   std::unique_lock lock(mutex_);
   if (collections_.count(name) != 0) {
-    return Error{Errc::already_exists, "collection_name: collection '" + name +
-                                           "' already exists"};
+    return Error{Errc::already_exists, "collection_name: collection '" + name + "' already exists"};
   }
   if (context_.limits.max_collections != 0 &&
       collections_.size() >= context_.limits.max_collections) {

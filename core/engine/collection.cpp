@@ -52,8 +52,7 @@ constexpr std::size_t kScoreBlock = 256;
 
 } // namespace
 
-Expected<std::unique_ptr<Collection>> Collection::create(std::string name,
-                                                         CollectionConfig config,
+Expected<std::unique_ptr<Collection>> Collection::create(std::string name, CollectionConfig config,
                                                          const EngineContext& context) {
   if (config.vectors.empty()) {
     return invalid("collection.vectors", "a collection needs at least one vector");
@@ -130,8 +129,9 @@ Status Collection::write_vector(VectorColumn& column, PointOffset offset,
 Expected<UpdateResult> Collection::upsert(std::vector<PointStruct> points) {
   const EngineLimits& limits = context_.limits;
   if (points.size() > limits.max_batch_size) {
-    return invalid("points", std::to_string(points.size()) + " points in one request; the limit "
-                                                             "is " +
+    return invalid("points", std::to_string(points.size()) +
+                                 " points in one request; the limit "
+                                 "is " +
                                  std::to_string(limits.max_batch_size));
   }
   for (std::size_t i = 0; i < points.size(); ++i) {
@@ -192,8 +192,7 @@ Expected<std::vector<PointOffset>> Collection::select(const PointsSelector& sele
         out.push_back(*offset);
       } else if (must_exist) {
         return Error{Errc::not_found, "points[" + std::to_string(i) + "]: no point with id " +
-                                          (*ids)[i].to_string() + " in collection '" + name_ +
-                                          "'"};
+                                          (*ids)[i].to_string() + " in collection '" + name_ + "'"};
       }
     }
     std::sort(out.begin(), out.end());
@@ -306,8 +305,9 @@ Expected<UpdateResult> Collection::clear_payload(const PointsSelector& selector)
 
 Expected<UpdateResult> Collection::update_vectors(std::vector<PointVectors> points) {
   if (points.size() > context_.limits.max_batch_size) {
-    return invalid("points", std::to_string(points.size()) + " points in one request; the limit "
-                                                             "is " +
+    return invalid("points", std::to_string(points.size()) +
+                                 " points in one request; the limit "
+                                 "is " +
                                  std::to_string(context_.limits.max_batch_size));
   }
   for (std::size_t i = 0; i < points.size(); ++i) {
@@ -541,16 +541,16 @@ Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest
     switch (distance) {
     case Distance::cosine:
     case Distance::dot:
-      status = context_.distance.dot_gather(query.data(), block.data(), block.size(), dim,
-                                            raw.data());
+      status =
+          context_.distance.dot_gather(query.data(), block.data(), block.size(), dim, raw.data());
       break;
     case Distance::euclid:
-      status = context_.distance.l2sq_gather(query.data(), block.data(), block.size(), dim,
-                                             raw.data());
+      status =
+          context_.distance.l2sq_gather(query.data(), block.data(), block.size(), dim, raw.data());
       break;
     case Distance::manhattan:
-      status = context_.distance.l1_gather(query.data(), block.data(), block.size(), dim,
-                                           raw.data());
+      status =
+          context_.distance.l1_gather(query.data(), block.data(), block.size(), dim, raw.data());
       break;
     }
     VDB_TRY(status);

@@ -158,8 +158,7 @@ private:
   Status validate_vectors(const NamedVectors& vectors, const std::string& field,
                           bool need_all) const;
   /// Offsets of the selected live points; with `must_exist`, an id that does not exist fails.
-  Expected<std::vector<PointOffset>> select(const PointsSelector& selector,
-                                            bool must_exist) const;
+  Expected<std::vector<PointOffset>> select(const PointsSelector& selector, bool must_exist) const;
   Status write_vector(VectorColumn& column, PointOffset offset, const std::vector<float>& v);
   void erase(PointOffset offset);
   /// Applies `edit` to each selected point's payload and reindexes it.
@@ -178,10 +177,10 @@ private:
 
   mutable std::shared_mutex mutex_;
   std::map<std::string, VectorColumn> columns_;
-  std::vector<PointId> ids_;                // by offset
-  std::vector<Json> payloads_;              // by offset
-  std::vector<std::uint64_t> versions_;     // by offset
-  std::map<PointId, PointOffset> offsets_;  // live points, in id order
+  std::vector<PointId> ids_;               // by offset
+  std::vector<Json> payloads_;             // by offset
+  std::vector<std::uint64_t> versions_;    // by offset
+  std::map<PointId, PointOffset> offsets_; // live points, in id order
   Bitmap live_;
   PayloadIndex payload_index_;
   std::uint64_t operation_ = 0;

@@ -33,10 +33,9 @@ public:
     }
     const bool non_negative =
         v->is_number_unsigned() || (v->is_number_integer() && v->get<std::int64_t>() >= 0);
-    if (!non_negative || v->get<std::uint64_t>() < min ||
-        v->get<std::uint64_t>() > max) {
-      return invalid(at(key), "must be an integer in " + std::to_string(min) + ".." +
-                                  std::to_string(max));
+    if (!non_negative || v->get<std::uint64_t>() < min || v->get<std::uint64_t>() > max) {
+      return invalid(at(key),
+                     "must be an integer in " + std::to_string(min) + ".." + std::to_string(max));
     }
     out = static_cast<T>(v->get<std::uint64_t>());
     return {};
@@ -176,8 +175,7 @@ Status read_quantization(const Json& j, const std::string& field,
     q.scalar.quantile = quantile;
   }
   bool always_ram = false;
-  const bool has_always_ram =
-      scalar->contains("always_ram") && !(*scalar)["always_ram"].is_null();
+  const bool has_always_ram = scalar->contains("always_ram") && !(*scalar)["always_ram"].is_null();
   VDB_TRY(s.boolean("always_ram", always_ram));
   if (has_always_ram) {
     q.scalar.always_ram = always_ram;
@@ -189,8 +187,8 @@ Status read_quantization(const Json& j, const std::string& field,
 
 Expected<Distance> read_distance(const Json& j, const std::string& field) {
   if (j.is_string()) {
-    for (const Distance d : {Distance::cosine, Distance::euclid, Distance::dot,
-                             Distance::manhattan}) {
+    for (const Distance d :
+         {Distance::cosine, Distance::euclid, Distance::dot, Distance::manhattan}) {
       if (j.get<std::string>() == to_string(d)) {
         return d;
       }
@@ -199,8 +197,7 @@ Expected<Distance> read_distance(const Json& j, const std::string& field) {
   return invalid(field, "must be one of \"Cosine\", \"Euclid\", \"Dot\", \"Manhattan\"");
 }
 
-Expected<VectorParams> read_vector(const Json& j, const std::string& field,
-                                   std::uint32_t max_dim) {
+Expected<VectorParams> read_vector(const Json& j, const std::string& field, std::uint32_t max_dim) {
   ObjectReader r(j, field);
   VDB_TRY(r.begin());
   VectorParams out;
@@ -341,25 +338,24 @@ Json to_json(const CollectionConfig& config) {
     }
   }
   const OptimizersConfig& o = config.optimizers_config;
-  return Json{
-      {"vectors", vectors},
-      {"hnsw_config", hnsw_json(config.hnsw_config)},
-      {"optimizers_config",
-       {{"deleted_threshold", o.deleted_threshold},
-        {"vacuum_min_vector_number", o.vacuum_min_vector_number},
-        {"default_segment_number", o.default_segment_number},
-        {"max_segment_size", optional_json(o.max_segment_size)},
-        {"memmap_threshold", optional_json(o.memmap_threshold)},
-        {"indexing_threshold", o.indexing_threshold},
-        {"flush_interval_sec", o.flush_interval_sec},
-        {"max_optimization_threads", optional_json(o.max_optimization_threads)}}},
-      {"wal_config",
-       {{"wal_capacity_mb", config.wal_config.wal_capacity_mb},
-        {"wal_segments_ahead", config.wal_config.wal_segments_ahead}}},
-      {"quantization_config", config.quantization_config
-                                  ? quantization_json(*config.quantization_config)
-                                  : Json()},
-      {"on_disk_payload", config.on_disk_payload}};
+  return Json{{"vectors", vectors},
+              {"hnsw_config", hnsw_json(config.hnsw_config)},
+              {"optimizers_config",
+               {{"deleted_threshold", o.deleted_threshold},
+                {"vacuum_min_vector_number", o.vacuum_min_vector_number},
+                {"default_segment_number", o.default_segment_number},
+                {"max_segment_size", optional_json(o.max_segment_size)},
+                {"memmap_threshold", optional_json(o.memmap_threshold)},
+                {"indexing_threshold", o.indexing_threshold},
+                {"flush_interval_sec", o.flush_interval_sec},
+                {"max_optimization_threads", optional_json(o.max_optimization_threads)}}},
+              {"wal_config",
+               {{"wal_capacity_mb", config.wal_config.wal_capacity_mb},
+                {"wal_segments_ahead", config.wal_config.wal_segments_ahead}}},
+              {"quantization_config", config.quantization_config
+                                          ? quantization_json(*config.quantization_config)
+                                          : Json()},
+              {"on_disk_payload", config.on_disk_payload}};
 }
 
 } // namespace vdb

@@ -30,10 +30,10 @@ struct HnswConfig {
 struct OptimizersConfig {
   double deleted_threshold = 0.2; ///< fraction 0..1
   std::uint64_t vacuum_min_vector_number = 1000;
-  std::uint32_t default_segment_number = 0; ///< 0: chosen from the CPU count
-  std::optional<std::uint64_t> max_segment_size;  ///< KB
-  std::optional<std::uint64_t> memmap_threshold;  ///< KB; unset: never mmap by size
-  std::uint64_t indexing_threshold = 10'000;      ///< KB; 0 disables indexing
+  std::uint32_t default_segment_number = 0;      ///< 0: chosen from the CPU count
+  std::optional<std::uint64_t> max_segment_size; ///< KB
+  std::optional<std::uint64_t> memmap_threshold; ///< KB; unset: never mmap by size
+  std::uint64_t indexing_threshold = 10'000;     ///< KB; 0 disables indexing
   std::uint32_t flush_interval_sec = 5;
   std::optional<std::uint32_t> max_optimization_threads;
 };

@@ -153,10 +153,10 @@ std::string format_datetime(Timestamp micros) {
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
   std::array<char, 48> buf{};
-  const int n = std::snprintf(buf.data(), buf.size(), "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
-                              static_cast<long long>(y), m, d, static_cast<long long>(rest / 3600),
-                              static_cast<long long>(rest / 60 % 60),
-                              static_cast<long long>(rest % 60));
+  const int n =
+      std::snprintf(buf.data(), buf.size(), "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
+                    static_cast<long long>(y), m, d, static_cast<long long>(rest / 3600),
+                    static_cast<long long>(rest / 60 % 60), static_cast<long long>(rest % 60));
   std::string out(buf.data(), static_cast<std::size_t>(n));
   if (fraction != 0) {
     std::snprintf(buf.data(), buf.size(), ".%06lld", static_cast<long long>(fraction));

@@ -225,9 +225,8 @@ protected:
     }
     const std::uint64_t points = this->indexed_points();
     const std::size_t per_point = std::max<std::size_t>(1, this->max_values_per_point_);
-    const double avg = points == 0 ? 1.0
-                                   : static_cast<double>(this->stored_values_) /
-                                         static_cast<double>(points);
+    const double avg =
+        points == 0 ? 1.0 : static_cast<double>(this->stored_values_) / static_cast<double>(points);
     const std::uint64_t min = (inside + per_point - 1) / per_point;
     const std::uint64_t max = std::min(points, inside + partial);
     const auto expected = static_cast<std::uint64_t>(
@@ -729,7 +728,9 @@ private:
     if (dlon >= 180.0) {
       return GeoBoundingBox{{-180.0, north}, {180.0, south}};
     }
-    auto wrap = [](double lon) { return lon > 180.0 ? lon - 360.0 : lon < -180.0 ? lon + 360 : lon; };
+    auto wrap = [](double lon) {
+      return lon > 180.0 ? lon - 360.0 : lon < -180.0 ? lon + 360 : lon;
+    };
     return GeoBoundingBox{{wrap(r.center.lon - dlon), north}, {wrap(r.center.lon + dlon), south}};
   }
 

@@ -93,8 +93,7 @@ struct Nested {
 };
 
 struct Condition {
-  std::variant<FieldCondition, IsEmpty, IsNull, HasId, Nested, std::shared_ptr<const Filter>>
-      value;
+  std::variant<FieldCondition, IsEmpty, IsNull, HasId, Nested, std::shared_ptr<const Filter>> value;
 };
 
 struct MinShould {

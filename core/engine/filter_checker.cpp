@@ -32,7 +32,8 @@ bool in_set(const AnyVariants& set, const Json& v) {
 }
 
 // Whether the string values, together, hold every token.
-bool has_all_tokens(const std::vector<const Json*>& values, const std::vector<std::string>& tokens) {
+bool has_all_tokens(const std::vector<const Json*>& values,
+                    const std::vector<std::string>& tokens) {
   std::vector<std::string> words;
   for (const Json* v : values) {
     if (v->is_string()) {
@@ -103,16 +104,15 @@ bool check_field_condition(const FieldCondition& condition, const Json& payload)
   std::vector<const Json*> values;
   collect_values(payload, condition.key, values);
   if (const auto* count = std::get_if<ValuesCount>(&condition.test)) {
-    const auto n = static_cast<std::uint64_t>(std::count_if(
-        values.begin(), values.end(), [](const Json* v) { return !v->is_null(); }));
+    const auto n = static_cast<std::uint64_t>(
+        std::count_if(values.begin(), values.end(), [](const Json* v) { return !v->is_null(); }));
     return count->bounds.contains(n);
   }
   if (const auto* text = std::get_if<MatchText>(&condition.test)) {
     return has_all_tokens(values, text->tokens);
   }
-  return std::any_of(values.begin(), values.end(), [&](const Json* v) {
-    return std::visit(ValueTest{*v}, condition.test);
-  });
+  return std::any_of(values.begin(), values.end(),
+                     [&](const Json* v) { return std::visit(ValueTest{*v}, condition.test); });
 }
 
 bool check_is_empty(const JsonPath& key, const Json& payload) {

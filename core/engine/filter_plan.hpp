@@ -36,8 +36,8 @@ private:
   struct Node {
     enum class Kind { bitmap, condition, filter };
     Kind kind = Kind::bitmap;
-    Bitmap bits;                           // Kind::bitmap: exact matches among live points
-    const Condition* condition = nullptr;  // Kind::condition: checked on the payload
+    Bitmap bits;                          // Kind::bitmap: exact matches among live points
+    const Condition* condition = nullptr; // Kind::condition: checked on the payload
     std::vector<Node> must, should, must_not, min_should;
     std::size_t min_count = 0;
     bool has_min_should = false;

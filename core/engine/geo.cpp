@@ -25,10 +25,9 @@ double geo_distance_m(const GeoPoint& a, const GeoPoint& b) noexcept {
   constexpr double kRadians = M_PI / 180.0;
   const double dlat = (b.lat - a.lat) * kRadians;
   const double dlon = (b.lon - a.lon) * kRadians;
-  const double s = std::sin(dlat / 2) * std::sin(dlat / 2) + std::cos(a.lat * kRadians) *
-                                                                 std::cos(b.lat * kRadians) *
-                                                                 std::sin(dlon / 2) *
-                                                                 std::sin(dlon / 2);
+  const double s = std::sin(dlat / 2) * std::sin(dlat / 2) +
+                   std::cos(a.lat * kRadians) * std::cos(b.lat * kRadians) * std::sin(dlon / 2) *
+                       std::sin(dlon / 2);
   return 2 * kEarthRadiusM * std::asin(std::sqrt(std::min(1.0, s)));
 }
 

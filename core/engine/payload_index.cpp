@@ -2,8 +2,7 @@
 
 namespace vdb {
 
-void PayloadIndex::create(const JsonPath& key, PayloadFieldType type,
-                          const PointSource& source) {
+void PayloadIndex::create(const JsonPath& key, PayloadFieldType type, const PointSource& source) {
   const std::string name = key.to_string();
   const auto it = fields_.find(name);
   if (it != fields_.end() && it->second.second->type() == type) {
@@ -98,8 +97,8 @@ CardinalityEstimate PayloadIndex::estimate(const Filter& filter, const PointSour
     parts.push_back(estimate_any(each(filter.should), total));
   }
   if (filter.min_should) {
-    parts.push_back(
-        estimate_at_least(each(filter.min_should->conditions), filter.min_should->min_count, total));
+    parts.push_back(estimate_at_least(each(filter.min_should->conditions),
+                                      filter.min_should->min_count, total));
   }
   return estimate_all(parts, total);
 }

@@ -138,8 +138,7 @@ Expected<VectorSelector> parse_vector_selector(const Json& j, std::string_view f
     VectorSelector out;
     for (std::size_t i = 0; i < j.size(); ++i) {
       if (!j[i].is_string()) {
-        return invalid(std::string(field) + "[" + std::to_string(i) + "]",
-                       "must be a vector name");
+        return invalid(std::string(field) + "[" + std::to_string(i) + "]", "must be a vector name");
       }
       out.names.push_back(j[i].get<std::string>());
     }

@@ -8,17 +8,19 @@
 namespace vdb {
 namespace {
 
+using test::filter_of;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using test::filter_of;
 
 PointId id(std::uint64_t n) { return PointId::from_number(n); }
 
 class CollectionTest : public ::testing::Test {
 protected:
   CollectionTest() : catalog_(test::engine_context(), CollectionConfig{}) {
-    EXPECT_TRUE(catalog_.create_collection("shop", Json::parse(R"({
-        "vectors": {"size": 3, "distance": "Dot"}})")).ok());
+    EXPECT_TRUE(catalog_
+                    .create_collection("shop", Json::parse(R"({
+        "vectors": {"size": 3, "distance": "Dot"}})"))
+                    .ok());
     shop_ = *catalog_.get("shop");
   }
 
@@ -37,10 +39,13 @@ protected:
 };
 
 TEST_F(CollectionTest, CreateListDeleteAndDuplicates) {
-  EXPECT_TRUE(catalog_.create_collection("b", Json::parse(R"({"vectors": {
-      "image": {"size": 4, "distance": "Cosine"}, "text": {"size": 2, "distance": "Euclid"}}})")).ok());
+  EXPECT_TRUE(catalog_
+                  .create_collection("b", Json::parse(R"({"vectors": {
+      "image": {"size": 4, "distance": "Cosine"}, "text": {"size": 2, "distance": "Euclid"}}})"))
+                  .ok());
   EXPECT_THAT(catalog_.list(), ElementsAre("b", "shop"));
-  const Status again = catalog_.create_collection("b", Json::parse(R"({"vectors": {"size": 1, "distance": "Dot"}})"));
+  const Status again = catalog_.create_collection(
+      "b", Json::parse(R"({"vectors": {"size": 1, "distance": "Dot"}})"));
   EXPECT_EQ(again.code(), Errc::already_exists);
   EXPECT_THAT(again.message(), HasSubstr("'b' already exists"));
   EXPECT_TRUE(catalog_.delete_collection("b").ok());
@@ -50,13 +55,15 @@ TEST_F(CollectionTest, CreateListDeleteAndDuplicates) {
 }
 
 TEST_F(CollectionTest, ConfigIsStoredAndReturnedWithDefaults) {
-  ASSERT_TRUE(catalog_.create_collection("c", Json::parse(R"({
+  ASSERT_TRUE(catalog_
+                  .create_collection("c", Json::parse(R"({
       "vectors": {"size": 8, "distance": "Manhattan", "on_disk": true},
       "hnsw_config": {"m": 32, "payload_m": 8},
       "optimizers_config": {"memmap_threshold": 20000, "indexing_threshold": 0, "deleted_threshold": 0.5},
       "wal_config": {"wal_capacity_mb": 64},
       "quantization_config": {"scalar": {"type": "int8", "quantile": 0.95, "always_ram": true}},
-      "on_disk_payload": false})")).ok());
+      "on_disk_payload": false})"))
+                  .ok());
   const Json j = to_json((*catalog_.get("c"))->info().config);
   EXPECT_EQ(j["vectors"], Json::parse(R"({"size": 8, "distance": "Manhattan", "on_disk": true})"));
   EXPECT_EQ(j["hnsw_config"]["m"], 32);
@@ -103,9 +110,12 @@ TEST_F(CollectionTest, DeleteByIdsAndByFilter) {
   }
   ASSERT_TRUE(shop_->delete_points(std::vector<PointId>{id(1), id(3), id(99)}).ok());
   EXPECT_EQ(*shop_->count(nullptr), 8U);
-  ASSERT_TRUE(shop_->delete_points(filter_of(R"({"must": {"key": "even", "match": {"value": true}}})")).ok());
+  ASSERT_TRUE(
+      shop_->delete_points(filter_of(R"({"must": {"key": "even", "match": {"value": true}}})"))
+          .ok());
   EXPECT_EQ(*shop_->count(nullptr), 3U);
-  auto left = shop_->retrieve({id(0), id(5), id(7), id(9)}, PayloadSelector::none(), VectorSelector::none());
+  auto left = shop_->retrieve({id(0), id(5), id(7), id(9)}, PayloadSelector::none(),
+                              VectorSelector::none());
   ASSERT_EQ(left->size(), 3U);
   EXPECT_EQ((*left)[0].id, id(5));
   // A deleted id comes back as a new point.
@@ -116,27 +126,37 @@ TEST_F(CollectionTest, DeleteByIdsAndByFilter) {
 TEST_F(CollectionTest, PayloadOperations) {
   upsert(1, {1, 0, 0}, R"({"a": 1, "nested": {"x": 1, "y": 2}, "list": [1, 2, 3]})");
   upsert(2, {1, 0, 0}, R"({"a": 2})");
-  ASSERT_TRUE(shop_->set_payload(Json::parse(R"({"b": "new", "a": 10})"), std::vector<PointId>{id(1)}).ok());
+  ASSERT_TRUE(
+      shop_->set_payload(Json::parse(R"({"b": "new", "a": 10})"), std::vector<PointId>{id(1)})
+          .ok());
   EXPECT_EQ(payload_of(1)["a"], 10);
   EXPECT_EQ(payload_of(1)["b"], "new");
-  ASSERT_TRUE(shop_->set_payload(Json::parse(R"({"z": true})"), std::vector<PointId>{id(1)},
-                                 *JsonPath::parse("nested")).ok());
+  ASSERT_TRUE(shop_
+                  ->set_payload(Json::parse(R"({"z": true})"), std::vector<PointId>{id(1)},
+                                *JsonPath::parse("nested"))
+                  .ok());
   EXPECT_EQ(payload_of(1)["nested"], Json::parse(R"({"x": 1, "y": 2, "z": true})"));
-  ASSERT_TRUE(shop_->delete_payload({*JsonPath::parse("nested.x"), *JsonPath::parse("list[1]")},
-                                    std::vector<PointId>{id(1)}).ok());
+  ASSERT_TRUE(shop_
+                  ->delete_payload({*JsonPath::parse("nested.x"), *JsonPath::parse("list[1]")},
+                                   std::vector<PointId>{id(1)})
+                  .ok());
   EXPECT_EQ(payload_of(1)["nested"], Json::parse(R"({"y": 2, "z": true})"));
   EXPECT_EQ(payload_of(1)["list"], Json::parse("[1, 3]"));
-  ASSERT_TRUE(shop_->set_payload(Json::parse(R"({"tag": "x"})"),
-                                 filter_of(R"({"must": {"key": "a", "match": {"value": 2}}})")).ok());
+  ASSERT_TRUE(shop_
+                  ->set_payload(Json::parse(R"({"tag": "x"})"),
+                                filter_of(R"({"must": {"key": "a", "match": {"value": 2}}})"))
+                  .ok());
   EXPECT_EQ(payload_of(2), Json::parse(R"({"a": 2, "tag": "x"})"));
-  ASSERT_TRUE(shop_->overwrite_payload(Json::parse(R"({"only": 1})"), std::vector<PointId>{id(2)}).ok());
+  ASSERT_TRUE(
+      shop_->overwrite_payload(Json::parse(R"({"only": 1})"), std::vector<PointId>{id(2)}).ok());
   EXPECT_EQ(payload_of(2), Json::parse(R"({"only": 1})"));
   ASSERT_TRUE(shop_->clear_payload(std::vector<PointId>{id(1), id(2)}).ok());
   EXPECT_EQ(payload_of(1), Json::object());
   EXPECT_EQ(payload_of(2), Json::object());
   // A missing id fails the whole request and changes nothing.
   upsert(3, {1, 0, 0}, R"({"keep": 1})");
-  const auto missing = shop_->set_payload(Json::parse(R"({"x": 1})"), std::vector<PointId>{id(3), id(404)});
+  const auto missing =
+      shop_->set_payload(Json::parse(R"({"x": 1})"), std::vector<PointId>{id(3), id(404)});
   EXPECT_EQ(missing.error().code, Errc::not_found);
   EXPECT_THAT(missing.error().message, HasSubstr("points[1]: no point with id 404"));
   EXPECT_EQ(payload_of(3), Json::parse(R"({"keep": 1})"));
@@ -148,8 +168,9 @@ TEST_F(CollectionTest, RetrieveSelectsPayloadKeysAndVectors) {
                                  VectorSelector::none());
   EXPECT_EQ(*include->front().payload, Json::parse(R"({"a": 1, "b": {"c": 2}})"));
   EXPECT_TRUE(include->front().vectors.empty());
-  auto exclude = shop_->retrieve({id(1)}, *parse_payload_selector(Json::parse(R"({"exclude": ["b"]})")),
-                                 VectorSelector::every());
+  auto exclude =
+      shop_->retrieve({id(1)}, *parse_payload_selector(Json::parse(R"({"exclude": ["b"]})")),
+                      VectorSelector::every());
   EXPECT_EQ(*exclude->front().payload, Json::parse(R"({"a": 1, "e": 4})"));
   EXPECT_EQ(exclude->front().vectors.at(""), (std::vector<float>{1, 2, 3}));
   auto none = shop_->retrieve({id(1), id(2)}, PayloadSelector::none(), VectorSelector::none());
@@ -203,7 +224,8 @@ TEST_F(CollectionTest, UpdateVectorsKeepsPayload) {
 TEST_F(CollectionTest, PayloadIndexesAreListedAndDropped) {
   upsert(1, {1, 0, 0}, R"({"city": "Oslo", "n": 1})");
   upsert(2, {1, 0, 0}, R"({"city": "Rome"})");
-  ASSERT_TRUE(shop_->create_payload_index(*JsonPath::parse("city"), PayloadFieldType::keyword).ok());
+  ASSERT_TRUE(
+      shop_->create_payload_index(*JsonPath::parse("city"), PayloadFieldType::keyword).ok());
   ASSERT_TRUE(shop_->create_payload_index(*JsonPath::parse("n"), PayloadFieldType::integer).ok());
   auto schema = shop_->info().payload_schema;
   ASSERT_EQ(schema.size(), 2U);
@@ -220,12 +242,16 @@ TEST_F(CollectionTest, PayloadIndexesAreListedAndDropped) {
 }
 
 TEST_F(CollectionTest, NamedVectorsMayBeMissingOnAPoint) {
-  ASSERT_TRUE(catalog_.create_collection("multi", Json::parse(R"({"vectors": {
-      "image": {"size": 2, "distance": "Dot"}, "text": {"size": 3, "distance": "Dot"}}})")).ok());
-  auto multi = *catalog_.get("multi");
-  ASSERT_TRUE(multi->upsert({PointStruct{id(1), {{"image", {1, 0}}}, Json::object()},
-                             PointStruct{id(2), {{"image", {0, 1}}, {"text", {1, 1, 1}}}, Json::object()}})
+  ASSERT_TRUE(catalog_
+                  .create_collection("multi", Json::parse(R"({"vectors": {
+      "image": {"size": 2, "distance": "Dot"}, "text": {"size": 3, "distance": "Dot"}}})"))
                   .ok());
+  auto multi = *catalog_.get("multi");
+  ASSERT_TRUE(
+      multi
+          ->upsert({PointStruct{id(1), {{"image", {1, 0}}}, Json::object()},
+                    PointStruct{id(2), {{"image", {0, 1}}, {"text", {1, 1, 1}}}, Json::object()}})
+          .ok());
   EXPECT_EQ(multi->info().vectors_count["text"], 1U);
   SearchRequest s;
   s.vector_name = "text";
@@ -233,7 +259,8 @@ TEST_F(CollectionTest, NamedVectorsMayBeMissingOnAPoint) {
   auto hits = multi->search(s);
   ASSERT_EQ(hits->size(), 1U);
   EXPECT_EQ(hits->front().id, id(2));
-  auto r = multi->retrieve({id(1)}, PayloadSelector::none(), *parse_vector_selector(Json::parse(R"(["image"])")));
+  auto r = multi->retrieve({id(1)}, PayloadSelector::none(),
+                           *parse_vector_selector(Json::parse(R"(["image"])")));
   EXPECT_EQ(r->front().vectors.size(), 1U);
 }
 

@@ -24,15 +24,17 @@ const std::vector<std::string> kUuids{"550e8400-e29b-41d4-a716-446655440000",
                                       "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
                                       "6ba7b811-9dad-11d1-80b4-00c04fd430c8"};
 const std::vector<std::string> kDays{"2024-01-01T00:00:00Z", "2024-01-02T12:00:00Z",
-                                     "2024-01-03", "2024-01-04T08:30:00+02:00",
-                                     "2024-01-05 23:59:59", "not a date"};
+                                     "2024-01-03",           "2024-01-04T08:30:00+02:00",
+                                     "2024-01-05 23:59:59",  "not a date"};
 
 class Random {
 public:
   explicit Random(unsigned seed) : gen_(seed) {}
   int below(int n) { return std::uniform_int_distribution<int>(0, n - 1)(gen_); }
   bool chance(double p) { return std::bernoulli_distribution(p)(gen_); }
-  double uniform(double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(gen_); }
+  double uniform(double lo, double hi) {
+    return std::uniform_real_distribution<double>(lo, hi)(gen_);
+  }
   template <class T> const T& pick(const std::vector<T>& v) {
     return v[static_cast<std::size_t>(below(static_cast<int>(v.size())))];
   }
@@ -61,12 +63,12 @@ Json random_scalar(Random& r) {
 Json random_payload(Random& r) {
   Json p = Json::object();
   if (r.chance(0.85)) { // keyword, sometimes several, sometimes another type
-    p["kw"] = r.chance(0.2) ? Json::array({r.pick(kKeywords), r.pick(kKeywords)})
+    p["kw"] = r.chance(0.2)   ? Json::array({r.pick(kKeywords), r.pick(kKeywords)})
               : r.chance(0.1) ? random_scalar(r)
                               : Json(r.pick(kKeywords));
   }
   if (r.chance(0.85)) {
-    p["num"] = r.chance(0.15) ? Json::array({r.below(20), r.below(20)})
+    p["num"] = r.chance(0.15)   ? Json::array({r.below(20), r.below(20)})
                : r.chance(0.05) ? Json(r.uniform(0, 20))
                                 : Json(r.below(20));
   }
@@ -103,7 +105,8 @@ Json random_payload(Random& r) {
   if (r.chance(0.6)) {
     std::string u = r.pick(kUuids);
     if (r.chance(0.1)) {
-      std::transform(u.begin(), u.end(), u.begin(), [](unsigned char c) { return std::toupper(c); });
+      std::transform(u.begin(), u.end(), u.begin(),
+                     [](unsigned char c) { return std::toupper(c); });
     }
     p["uid"] = u;
   }
@@ -121,7 +124,9 @@ Json random_payload(Random& r) {
 
 Json bounds(Random& r, double lo, double hi, bool integers) {
   Json b = Json::object();
-  const auto value = [&]() { return integers ? Json(r.below(static_cast<int>(hi))) : Json(r.uniform(lo, hi)); };
+  const auto value = [&]() {
+    return integers ? Json(r.below(static_cast<int>(hi))) : Json(r.uniform(lo, hi));
+  };
   if (r.chance(0.6)) {
     b[r.chance(0.5) ? "gt" : "gte"] = value();
   }
@@ -153,7 +158,8 @@ Json random_filter(Random& r, int depth) {
   }
   if (r.chance(0.15)) {
     Json conditions = clause(4);
-    f["min_should"] = Json{{"conditions", conditions}, {"min_count", r.below(static_cast<int>(conditions.size()) + 1)}};
+    f["min_should"] = Json{{"conditions", conditions},
+                           {"min_count", r.below(static_cast<int>(conditions.size()) + 1)}};
   }
   return f;
 }
@@ -169,12 +175,16 @@ Json random_condition(Random& r, int depth) {
     return Json{{"key", r.chance(0.5) ? "kw" : "tags"},
                 {"match", {{"any", Json::array({r.pick(kKeywords), r.pick(kKeywords)})}}}};
   case 2:
-    return Json{{"key", r.chance(0.5) ? "kw" : "tags"},
-                {"match", {{"except", Json::array({r.pick(kKeywords), r.pick(kKeywords), r.pick(kKeywords)})}}}};
+    return Json{
+        {"key", r.chance(0.5) ? "kw" : "tags"},
+        {"match",
+         {{"except", Json::array({r.pick(kKeywords), r.pick(kKeywords), r.pick(kKeywords)})}}}};
   case 3:
     return Json{{"key", "num"}, {"match", {{"value", r.below(20)}}}};
   case 4:
-    return Json{{"key", "num"}, {"match", {{r.chance(0.5) ? "any" : "except", Json::array({r.below(20), r.below(20)})}}}};
+    return Json{
+        {"key", "num"},
+        {"match", {{r.chance(0.5) ? "any" : "except", Json::array({r.below(20), r.below(20)})}}}};
   case 5:
     return Json{{"key", r.chance(0.5) ? "num" : "flt"}, {"range", bounds(r, 0, 20, r.chance(0.5))}};
   case 6:
@@ -189,29 +199,36 @@ Json random_condition(Random& r, int depth) {
     return Json{{"key", "when"}, {"range", b}};
   }
   case 8:
-    return Json{{"key", "text"}, {"match", {{"text", r.pick(kWords) + (r.chance(0.5) ? " " + r.pick(kWords) : "")}}}};
+    return Json{
+        {"key", "text"},
+        {"match", {{"text", r.pick(kWords) + (r.chance(0.5) ? " " + r.pick(kWords) : "")}}}};
   case 9:
     return Json{{"key", "geo"},
-                {"geo_radius", {{"center", {{"lon", r.uniform(-10, 10)}, {"lat", r.uniform(40, 60)}}},
-                                {"radius", r.uniform(1e4, 8e5)}}}};
+                {"geo_radius",
+                 {{"center", {{"lon", r.uniform(-10, 10)}, {"lat", r.uniform(40, 60)}}},
+                  {"radius", r.uniform(1e4, 8e5)}}}};
   case 10: {
     const double lon = r.uniform(-10, 8);
     const double lat = r.uniform(42, 60);
-    return Json{{"key", "geo"},
-                {"geo_bounding_box", {{"top_left", {{"lon", lon}, {"lat", lat}}},
-                                      {"bottom_right", {{"lon", lon + r.uniform(0, 10)}, {"lat", lat - r.uniform(0, 10)}}}}}};
+    return Json{
+        {"key", "geo"},
+        {"geo_bounding_box",
+         {{"top_left", {{"lon", lon}, {"lat", lat}}},
+          {"bottom_right", {{"lon", lon + r.uniform(0, 10)}, {"lat", lat - r.uniform(0, 10)}}}}}};
   }
   case 11:
     return Json{{"key", "uid"}, {"match", {{"value", r.pick(kUuids)}}}};
   case 12:
     return Json{{"key", r.chance(0.5) ? "tags" : "kw"}, {"values_count", bounds(r, 0, 4, true)}};
   case 13:
-    return Json{{r.chance(0.5) ? "is_empty" : "is_null", Json{{"key", r.chance(0.5) ? "flag" : "tags"}}}};
+    return Json{
+        {r.chance(0.5) ? "is_empty" : "is_null", Json{{"key", r.chance(0.5) ? "flag" : "tags"}}}};
   case 14:
     return Json{{"has_id", Json::array({r.below(kPoints), r.below(kPoints), r.below(kPoints)})}};
   case 15: {
-    Json inner = Json{{"must", Json::array({Json{{"key", "x"}, {"range", bounds(r, 0, 5, true)}},
-                                            Json{{"key", "y"}, {"match", {{"value", r.pick(kKeywords)}}}}})}};
+    Json inner = Json{
+        {"must", Json::array({Json{{"key", "x"}, {"range", bounds(r, 0, 5, true)}},
+                              Json{{"key", "y"}, {"match", {{"value", r.pick(kKeywords)}}}}})}};
     return Json{{"nested", {{"key", "items"}, {"filter", inner}}}};
   }
   default:
@@ -270,10 +287,14 @@ std::set<std::string> words_of(const std::vector<Json>& values) {
 }
 
 template <class T> bool in_bounds(const Json& b, T v, T (*read)(const Json&)) {
-  if (b.contains("gt") && !(v > read(b["gt"]))) return false;
-  if (b.contains("gte") && !(v >= read(b["gte"]))) return false;
-  if (b.contains("lt") && !(v < read(b["lt"]))) return false;
-  if (b.contains("lte") && !(v <= read(b["lte"]))) return false;
+  if (b.contains("gt") && !(v > read(b["gt"])))
+    return false;
+  if (b.contains("gte") && !(v >= read(b["gte"])))
+    return false;
+  if (b.contains("lt") && !(v < read(b["lt"])))
+    return false;
+  if (b.contains("lte") && !(v <= read(b["lte"])))
+    return false;
   return true;
 }
 double read_double(const Json& j) { return j.get<double>(); }
@@ -284,20 +305,24 @@ bool reference(const Json& filter, std::uint64_t id, const Json& payload);
 bool reference_condition(const Json& c, std::uint64_t id, const Json& payload) {
   if (c.contains("has_id")) {
     for (const Json& x : c["has_id"]) {
-      if (x.get<std::uint64_t>() == id) return true;
+      if (x.get<std::uint64_t>() == id)
+        return true;
     }
     return false;
   }
   if (c.contains("is_empty") || c.contains("is_null")) {
     const bool empty = c.contains("is_empty");
-    const auto values = values_of(payload, c[empty ? "is_empty" : "is_null"]["key"].get<std::string>());
+    const auto values =
+        values_of(payload, c[empty ? "is_empty" : "is_null"]["key"].get<std::string>());
     int nulls = 0;
-    for (const Json& v : values) nulls += v.is_null() ? 1 : 0;
+    for (const Json& v : values)
+      nulls += v.is_null() ? 1 : 0;
     return empty ? nulls == static_cast<int>(values.size()) : nulls > 0;
   }
   if (c.contains("nested")) {
     for (const Json& item : values_of(payload, c["nested"]["key"].get<std::string>())) {
-      if (item.is_object() && reference(c["nested"]["filter"], id, item)) return true;
+      if (item.is_object() && reference(c["nested"]["filter"], id, item))
+        return true;
     }
     return false;
   }
@@ -307,13 +332,15 @@ bool reference_condition(const Json& c, std::uint64_t id, const Json& payload) {
   const auto values = values_of(payload, c["key"].get<std::string>());
   if (c.contains("values_count")) {
     std::uint64_t n = 0;
-    for (const Json& v : values) n += v.is_null() ? 0 : 1;
+    for (const Json& v : values)
+      n += v.is_null() ? 0 : 1;
     return in_bounds<double>(c["values_count"], static_cast<double>(n), read_double);
   }
   if (c.contains("match") && c["match"].contains("text")) {
     const auto have = words_of(values);
     for (const std::string& w : words_of({c["match"]["text"]})) {
-      if (have.count(w) == 0) return false;
+      if (have.count(w) == 0)
+        return false;
     }
     return true;
   }
@@ -322,30 +349,38 @@ bool reference_condition(const Json& c, std::uint64_t id, const Json& payload) {
       const Json& m = c["match"];
       if (m.contains("value")) {
         const Json& want = m["value"];
-        if (want.is_string() && v.is_string() && v == want) return true;
-        if (want.is_boolean() && v.is_boolean() && v == want) return true;
-        if (is_int(want) && is_int(v) && v.get<std::int64_t>() == want.get<std::int64_t>()) return true;
+        if (want.is_string() && v.is_string() && v == want)
+          return true;
+        if (want.is_boolean() && v.is_boolean() && v == want)
+          return true;
+        if (is_int(want) && is_int(v) && v.get<std::int64_t>() == want.get<std::int64_t>())
+          return true;
       } else if (m.contains("any")) {
         for (const Json& x : m["any"]) {
           if ((x.is_string() && v.is_string() && v == x) ||
-              (is_int(x) && is_int(v) && v.get<std::int64_t>() == x.get<std::int64_t>())) return true;
+              (is_int(x) && is_int(v) && v.get<std::int64_t>() == x.get<std::int64_t>()))
+            return true;
         }
       } else if (m.contains("except")) {
-        if (v.is_null()) continue;
+        if (v.is_null())
+          continue;
         const bool strings = m["except"].empty() || m["except"][0].is_string();
-        if (strings != v.is_string() || (!strings && !is_int(v))) return true;
+        if (strings != v.is_string() || (!strings && !is_int(v)))
+          return true;
         bool listed = false;
         for (const Json& x : m["except"]) {
           listed = listed || (strings ? v == x : v.get<std::int64_t>() == x.get<std::int64_t>());
         }
-        if (!listed) return true;
+        if (!listed)
+          return true;
       }
     } else if (c.contains("range")) {
       const Json& b = c["range"];
       const bool datetime = b.begin()->is_string();
       if (datetime && v.is_string()) {
         const auto t = parse_datetime(v.get<std::string>());
-        if (t && in_bounds<Timestamp>(b, *t, read_time)) return true;
+        if (t && in_bounds<Timestamp>(b, *t, read_time))
+          return true;
       } else if (!datetime && v.is_number() && in_bounds<double>(b, v.get<double>(), read_double)) {
         return true;
       }
@@ -354,15 +389,19 @@ bool reference_condition(const Json& c, std::uint64_t id, const Json& payload) {
         const Json& g = c["geo_radius"];
         const GeoPoint p{v["lon"].get<double>(), v["lat"].get<double>()};
         const GeoPoint center{g["center"]["lon"].get<double>(), g["center"]["lat"].get<double>()};
-        if (geo_distance_m(center, p) <= g["radius"].get<double>()) return true;
+        if (geo_distance_m(center, p) <= g["radius"].get<double>())
+          return true;
       }
     } else if (c.contains("geo_bounding_box")) {
       if (v.is_object()) {
         const Json& g = c["geo_bounding_box"];
         const double lon = v["lon"].get<double>();
         const double lat = v["lat"].get<double>();
-        if (lon >= g["top_left"]["lon"].get<double>() && lon <= g["bottom_right"]["lon"].get<double>() &&
-            lat <= g["top_left"]["lat"].get<double>() && lat >= g["bottom_right"]["lat"].get<double>()) return true;
+        if (lon >= g["top_left"]["lon"].get<double>() &&
+            lon <= g["bottom_right"]["lon"].get<double>() &&
+            lat <= g["top_left"]["lat"].get<double>() &&
+            lat >= g["bottom_right"]["lat"].get<double>())
+          return true;
       }
     }
   }
@@ -374,21 +413,27 @@ bool reference(const Json& filter, std::uint64_t id, const Json& payload) {
     return f.contains(k) ? f[k] : Json::array();
   };
   for (const Json& c : list(filter, "must")) {
-    if (!reference_condition(c, id, payload)) return false;
+    if (!reference_condition(c, id, payload))
+      return false;
   }
   for (const Json& c : list(filter, "must_not")) {
-    if (reference_condition(c, id, payload)) return false;
+    if (reference_condition(c, id, payload))
+      return false;
   }
   const Json should = list(filter, "should");
   if (!should.empty()) {
     bool any = false;
-    for (const Json& c : should) any = any || reference_condition(c, id, payload);
-    if (!any) return false;
+    for (const Json& c : should)
+      any = any || reference_condition(c, id, payload);
+    if (!any)
+      return false;
   }
   if (filter.contains("min_should")) {
     std::uint64_t held = 0;
-    for (const Json& c : filter["min_should"]["conditions"]) held += reference_condition(c, id, payload) ? 1 : 0;
-    if (held < filter["min_should"]["min_count"].get<std::uint64_t>()) return false;
+    for (const Json& c : filter["min_should"]["conditions"])
+      held += reference_condition(c, id, payload) ? 1 : 0;
+    if (held < filter["min_should"]["min_count"].get<std::uint64_t>())
+      return false;
   }
   return true;
 }
@@ -409,25 +454,29 @@ TEST(FilterProperty, EveryWayOfEvaluatingAgreesWithTheReference) {
   auto plain = make_collection(context);
   auto indexed = make_collection(context);
   const std::vector<std::pair<const char*, PayloadFieldType>> indexes{
-      {"kw", PayloadFieldType::keyword},      {"tags", PayloadFieldType::keyword},
-      {"num", PayloadFieldType::integer},     {"flt", PayloadFieldType::float_number},
-      {"flag", PayloadFieldType::boolean},    {"when", PayloadFieldType::datetime},
-      {"text", PayloadFieldType::text},       {"geo", PayloadFieldType::geo},
-      {"uid", PayloadFieldType::uuid},        {"items[].y", PayloadFieldType::keyword}};
+      {"kw", PayloadFieldType::keyword},   {"tags", PayloadFieldType::keyword},
+      {"num", PayloadFieldType::integer},  {"flt", PayloadFieldType::float_number},
+      {"flag", PayloadFieldType::boolean}, {"when", PayloadFieldType::datetime},
+      {"text", PayloadFieldType::text},    {"geo", PayloadFieldType::geo},
+      {"uid", PayloadFieldType::uuid},     {"items[].y", PayloadFieldType::keyword}};
   // Half the indexes before the data, half after (both fill paths).
   for (std::size_t i = 0; i < indexes.size(); i += 2) {
-    ASSERT_TRUE(indexed->create_payload_index(*JsonPath::parse(indexes[i].first), indexes[i].second).ok());
+    ASSERT_TRUE(
+        indexed->create_payload_index(*JsonPath::parse(indexes[i].first), indexes[i].second).ok());
   }
   std::vector<Json> payloads;
   std::vector<PointStruct> points;
   for (int i = 0; i < kPoints; ++i) {
     payloads.push_back(random_payload(r));
-    points.push_back(PointStruct{PointId::from_number(static_cast<std::uint64_t>(i)), {{"", {1.0F, 0.0F}}}, payloads.back()});
+    points.push_back(PointStruct{PointId::from_number(static_cast<std::uint64_t>(i)),
+                                 {{"", {1.0F, 0.0F}}},
+                                 payloads.back()});
   }
   ASSERT_TRUE(plain->upsert(points).ok());
   ASSERT_TRUE(indexed->upsert(points).ok());
   for (std::size_t i = 1; i < indexes.size(); i += 2) {
-    ASSERT_TRUE(indexed->create_payload_index(*JsonPath::parse(indexes[i].first), indexes[i].second).ok());
+    ASSERT_TRUE(
+        indexed->create_payload_index(*JsonPath::parse(indexes[i].first), indexes[i].second).ok());
   }
   // Delete and rewrite some points, so indexes see removals and updates too.
   std::vector<PointId> gone;
@@ -438,7 +487,8 @@ TEST(FilterProperty, EveryWayOfEvaluatingAgreesWithTheReference) {
   ASSERT_TRUE(plain->delete_points(gone).ok());
   ASSERT_TRUE(indexed->delete_points(gone).ok());
   for (int i = 5; i < kPoints; i += 23) {
-    if (payloads[static_cast<std::size_t>(i)].is_null()) continue;
+    if (payloads[static_cast<std::size_t>(i)].is_null())
+      continue;
     Json fresh = random_payload(r);
     payloads[static_cast<std::size_t>(i)] = fresh;
     const std::vector<PointId> one{PointId::from_number(static_cast<std::uint64_t>(i))};
@@ -454,10 +504,12 @@ TEST(FilterProperty, EveryWayOfEvaluatingAgreesWithTheReference) {
     std::uint64_t expected = 0;
     for (int i = 0; i < kPoints; ++i) {
       const Json& payload = payloads[static_cast<std::size_t>(i)];
-      if (payload.is_null()) continue;
+      if (payload.is_null())
+        continue;
       const bool want = reference(filter_json, static_cast<std::uint64_t>(i), payload);
       expected += want ? 1 : 0;
-      ASSERT_EQ(check_filter(*filter, PointId::from_number(static_cast<std::uint64_t>(i)), payload), want)
+      ASSERT_EQ(check_filter(*filter, PointId::from_number(static_cast<std::uint64_t>(i)), payload),
+                want)
           << "point " << i << " " << payload.dump() << "\nfilter " << filter_json.dump();
     }
     nonempty += expected > 0 ? 1 : 0;
@@ -483,7 +535,8 @@ TEST(FilterProperty, EveryWayOfEvaluatingAgreesWithTheReference) {
         do {
           auto page = c->scroll(scroll);
           ASSERT_TRUE(page.ok());
-          for (const Record& rec : page->points) out->push_back(rec.id);
+          for (const Record& rec : page->points)
+            out->push_back(rec.id);
           scroll.offset = page->next_page_offset;
         } while (scroll.offset);
       }

@@ -9,8 +9,8 @@
 namespace vdb {
 namespace {
 
-using ::testing::HasSubstr;
 using test::filter_of;
+using ::testing::HasSubstr;
 
 const Json kShop = Json::parse(R"({
   "city": "London",
@@ -95,7 +95,8 @@ TEST(Filter, HasIdAcceptsIntegersAndUuids) {
   EXPECT_TRUE(matches(R"({"must": {"has_id": [1, 7]}})"));
   EXPECT_FALSE(matches(R"({"must": {"has_id": [1, "550e8400-e29b-41d4-a716-446655440000"]}})"));
   const PointId uuid = *PointId::parse_uuid("550e8400-e29b-41d4-a716-446655440000");
-  EXPECT_TRUE(matches(R"({"must": {"has_id": ["550E8400E29B41D4A716446655440000"]}})", kShop, uuid));
+  EXPECT_TRUE(
+      matches(R"({"must": {"has_id": ["550E8400E29B41D4A716446655440000"]}})", kShop, uuid));
 }
 
 TEST(Filter, NestedHoldsOnOneElement) {
@@ -122,7 +123,8 @@ TEST(Filter, GeoRadiusAndBoundingBox) {
   // A box across the antimeridian.
   const Json fiji = Json::parse(R"({"location": {"lon": 179.5, "lat": -17}})");
   EXPECT_TRUE(matches(R"({"must": {"key": "location", "geo_bounding_box": {
-      "top_left": {"lon": 170, "lat": -10}, "bottom_right": {"lon": -170, "lat": -20}}}})", fiji));
+      "top_left": {"lon": 170, "lat": -10}, "bottom_right": {"lon": -170, "lat": -20}}}})",
+                      fiji));
 }
 
 TEST(Filter, ClausesCombineAsQdrantDoes) {

@@ -15,8 +15,8 @@
 namespace vdb {
 namespace {
 
-using ::testing::HasSubstr;
 using test::filter_of;
+using ::testing::HasSubstr;
 
 constexpr std::size_t kDim = 4;
 
@@ -46,9 +46,12 @@ std::vector<float> random_vector(std::mt19937& gen, Distance distance) {
 double reference_score(Distance distance, std::vector<float> a, std::vector<float> b) {
   const auto norm = [](std::vector<float>& v) {
     double n = 0;
-    for (float x : v) n += double(x) * x;
+    for (float x : v)
+      n += double(x) * x;
     n = std::sqrt(n);
-    if (n > 0) for (float& x : v) x = static_cast<float>(x / n);
+    if (n > 0)
+      for (float& x : v)
+        x = static_cast<float>(x / n);
   };
   if (distance == Distance::cosine) {
     norm(a);
@@ -130,16 +133,20 @@ TEST_P(SearchAgainstBruteForce, SameHitsSameOrderSameScores) {
     // Brute force.
     std::vector<std::pair<double, PointId>> expected;
     for (const Stored& s : stored) {
-      if (!s.live || !check_filter(filter, s.id, s.payload)) continue;
+      if (!s.live || !check_filter(filter, s.id, s.payload))
+        continue;
       const double score = reference_score(distance, query, s.vector);
-      if (request.score_threshold &&
-          (larger_better ? score < *request.score_threshold : score > *request.score_threshold)) {
+      // Scores are floats: the threshold compares the float a user receives.
+      const auto as_float = static_cast<float>(score);
+      if (request.score_threshold && (larger_better ? as_float < *request.score_threshold
+                                                    : as_float > *request.score_threshold)) {
         continue;
       }
       expected.emplace_back(score, s.id);
     }
     std::sort(expected.begin(), expected.end(), [&](const auto& a, const auto& b) {
-      if (a.first != b.first) return larger_better ? a.first > b.first : a.first < b.first;
+      if (a.first != b.first)
+        return larger_better ? a.first > b.first : a.first < b.first;
       return a.second < b.second;
     });
     auto hits = c->search(request);
@@ -164,9 +171,13 @@ INSTANTIATE_TEST_SUITE_P(AllDistances, SearchAgainstBruteForce,
 
 TEST(Search, CosineNormalizesAtInsertAndScoresByDot) {
   Catalog catalog(test::engine_context(), CollectionConfig{});
-  ASSERT_TRUE(catalog.create_collection("c", Json::parse(R"({"vectors": {"size": 2, "distance": "Cosine"}})")).ok());
+  ASSERT_TRUE(
+      catalog
+          .create_collection("c", Json::parse(R"({"vectors": {"size": 2, "distance": "Cosine"}})"))
+          .ok());
   auto c = *catalog.get("c");
-  ASSERT_TRUE(c->upsert({PointStruct{PointId::from_number(1), {{"", {3, 4}}}, Json::object()}}).ok());
+  ASSERT_TRUE(
+      c->upsert({PointStruct{PointId::from_number(1), {{"", {3, 4}}}, Json::object()}}).ok());
   SearchRequest s;
   s.vector = {6, 8};
   s.with_vector = VectorSelector::every();
@@ -179,7 +190,10 @@ TEST(Search, CosineNormalizesAtInsertAndScoresByDot) {
 
 TEST(Search, BatchSearchAnswersEachAndNamesTheBadOne) {
   Catalog catalog(test::engine_context(), CollectionConfig{});
-  ASSERT_TRUE(catalog.create_collection("c", Json::parse(R"({"vectors": {"size": 2, "distance": "Euclid"}})")).ok());
+  ASSERT_TRUE(
+      catalog
+          .create_collection("c", Json::parse(R"({"vectors": {"size": 2, "distance": "Euclid"}})"))
+          .ok());
   auto c = *catalog.get("c");
   ASSERT_TRUE(c->upsert({PointStruct{PointId::from_number(1), {{"", {0, 0}}}, Json::object()},
                          PointStruct{PointId::from_number(2), {{"", {3, 4}}}, Json::object()}})
