@@ -422,6 +422,27 @@ Expected<ScrollResult> Collection::scroll(const ScrollRequest& request) const {
   VDB_TRY(check_vector_selector(request.with_vector, "with_vector"));
   const FilterPlan plan = FilterPlan::compile(request.filter, payload_index_, *this);
   ScrollResult out;
+  // A selective filter answered by indexes: sort its matches by id instead of walking every id.
+  if (const Bitmap* exact = plan.exact();
+      exact != nullptr && exact->cardinality() * 8 < live_.cardinality()) {
+    std::vector<std::pair<PointId, PointOffset>> hits;
+    for (const PointOffset offset : *exact) {
+      if (!request.offset || !(ids_[offset] < *request.offset)) {
+        hits.emplace_back(ids_[offset], offset);
+      }
+    }
+    const std::size_t take = std::min(hits.size(), request.limit + 1);
+    std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(take), hits.end(),
+                      [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t i = 0; i < take; ++i) {
+      if (i == request.limit) {
+        out.next_page_offset = hits[i].first;
+        break;
+      }
+      out.points.push_back(record(hits[i].second, request.with_payload, request.with_vector));
+    }
+    return out;
+  }
   auto it = request.offset ? offsets_.lower_bound(*request.offset) : offsets_.begin();
   for (; it != offsets_.end(); ++it) {
     if (!plan.matches(it->second)) {
