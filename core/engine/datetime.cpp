@@ -124,8 +124,9 @@ std::optional<Timestamp> parse_datetime(std::string_view s) {
   if (at != s.size()) {
     return std::nullopt;
   }
-  const std::int64_t seconds = days_from_civil(year, month, day) * kSecondsPerDay + hour * 3600 +
-                               minute * 60 + second - offset_seconds;
+  const std::int64_t seconds = days_from_civil(year, month, day) * kSecondsPerDay +
+                               std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second -
+                               offset_seconds;
   return seconds * kMicrosPerSecond + fraction_micros;
 }
 

@@ -33,7 +33,7 @@ public:
     }
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    for (const K& k : keys) {
+    for (const auto& k : keys) {
       postings_[k].add(offset);
       added(k);
     }
@@ -63,7 +63,7 @@ public:
     }
     indexed_.remove(offset);
     std::vector<K>& keys = values_[offset];
-    for (const K& k : keys) {
+    for (const auto& k : keys) {
       auto it = postings_.find(k);
       it->second.remove(offset);
       if (it->second.isEmpty()) {

@@ -36,7 +36,7 @@ TEST_F(SettingsTest, DefaultsDecodeToTheDocumentedValues) {
   EXPECT_EQ(s->storage.storage_path, "./storage");
   EXPECT_EQ(s->storage.hnsw_index.m, 16U);
   EXPECT_EQ(s->storage.hnsw_index.ef_construct, 100U);
-  EXPECT_EQ(s->storage.optimizers.indexing_threshold_kb, 20000U);
+  EXPECT_EQ(s->storage.optimizers.indexing_threshold_kb, 10000U);
   EXPECT_DOUBLE_EQ(s->storage.optimizers.deleted_threshold, 0.2);
   EXPECT_EQ(s->storage.quantization.kind, QuantizationSettings::Kind::none);
   EXPECT_DOUBLE_EQ(s->storage.quantization.scalar.quantile, 0.99);

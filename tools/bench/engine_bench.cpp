@@ -24,8 +24,8 @@ constexpr int kGroups = 100; // "group" takes 100 values: one of them matches 1%
 PluginRegistry* registry = nullptr;
 
 EngineContext context() {
-  return EngineContext{*registry->choose_distance("auto"), registry->find(VDB_PLUGIN_STORAGE, "ram"),
-                       EngineLimits{}};
+  return EngineContext{*registry->choose_distance("auto"),
+                       registry->find(VDB_PLUGIN_STORAGE, "ram"), EngineLimits{}};
 }
 
 std::vector<PointStruct> batch(std::size_t first, std::mt19937& gen) {
@@ -37,16 +37,18 @@ std::vector<PointStruct> batch(std::size_t first, std::mt19937& gen) {
     for (float& x : v) {
       x = normal(gen);
     }
-    points.push_back(PointStruct{PointId::from_number(i), {{"", std::move(v)}},
-                                 Json{{"group", "g" + std::to_string(i % kGroups)},
-                                      {"n", i},
-                                      {"published", i % 2 == 0}}});
+    points.push_back(PointStruct{
+        PointId::from_number(i),
+        {{"", std::move(v)}},
+        Json{{"group", "g" + std::to_string(i % kGroups)}, {"n", i}, {"published", i % 2 == 0}}});
   }
   return points;
 }
 
 std::shared_ptr<Collection> filled(Catalog& catalog, const std::string& name) {
-  if (!catalog.create_collection(name, Json::parse(R"({"vectors": {"size": 128, "distance": "Cosine"}})"))
+  if (!catalog
+           .create_collection(name,
+                              Json::parse(R"({"vectors": {"size": 128, "distance": "Cosine"}})"))
            .ok()) {
     std::abort();
   }
@@ -60,7 +62,7 @@ std::shared_ptr<Collection> filled(Catalog& catalog, const std::string& name) {
   return c;
 }
 
-void BM_Upsert100k(benchmark::State& state) {
+void upsert_100k(benchmark::State& state) {
   // Points are generated outside the timed region.
   std::mt19937 gen(42);
   std::vector<std::vector<PointStruct>> batches;
@@ -70,7 +72,8 @@ void BM_Upsert100k(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     Catalog catalog(context(), CollectionConfig{});
-    (void)catalog.create_collection("c", Json::parse(R"({"vectors": {"size": 128, "distance": "Cosine"}})"));
+    (void)catalog.create_collection(
+        "c", Json::parse(R"({"vectors": {"size": 128, "distance": "Cosine"}})"));
     auto c = *catalog.get("c");
     auto copies = batches;
     state.ResumeTiming();
@@ -83,7 +86,7 @@ void BM_Upsert100k(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kPoints));
 }
-BENCHMARK(BM_Upsert100k)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK(upsert_100k)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 
 struct Fixture {
   Catalog catalog{context(), CollectionConfig{}};
@@ -93,7 +96,8 @@ struct Fixture {
     (void)c->create_payload_index(*JsonPath::parse("group"), PayloadFieldType::keyword);
     return c;
   }();
-  Filter one_percent = *parse_filter(Json::parse(R"({"must": {"key": "group", "match": {"value": "g7"}}})"));
+  Filter one_percent =
+      *parse_filter(Json::parse(R"({"must": {"key": "group", "match": {"value": "g7"}}})"));
 };
 
 Fixture& fixture() {
@@ -101,7 +105,7 @@ Fixture& fixture() {
   return f;
 }
 
-void BM_Count1Percent(benchmark::State& state) {
+void count_1_percent(benchmark::State& state) {
   Fixture& f = fixture();
   const Collection& c = state.range(0) != 0 ? *f.indexed : *f.plain;
   for (auto _ : state) {
@@ -113,9 +117,9 @@ void BM_Count1Percent(benchmark::State& state) {
     benchmark::DoNotOptimize(n);
   }
 }
-BENCHMARK(BM_Count1Percent)->ArgName("indexed")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(count_1_percent)->ArgName("indexed")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
-void BM_Scroll1Percent(benchmark::State& state) {
+void scroll_1_percent(benchmark::State& state) {
   Fixture& f = fixture();
   const Collection& c = state.range(0) != 0 ? *f.indexed : *f.plain;
   ScrollRequest request;
@@ -136,7 +140,7 @@ void BM_Scroll1Percent(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_Scroll1Percent)->ArgName("indexed")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(scroll_1_percent)->ArgName("indexed")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 } // namespace
 
