@@ -280,20 +280,6 @@ private:
   K previous_{};
 };
 
-std::optional<std::int64_t> json_int64(const Json& v) {
-  if (v.is_number_unsigned()) {
-    const auto u = v.get<std::uint64_t>();
-    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return std::nullopt;
-    }
-    return static_cast<std::int64_t>(u);
-  }
-  if (v.is_number_integer()) {
-    return v.get<std::int64_t>();
-  }
-  return std::nullopt;
-}
-
 // ---------------------------------------------------------------------------------------------
 
 class KeywordIndex final : public PostingIndex<std::string> {
@@ -504,7 +490,7 @@ public:
   }
 
 protected:
-  std::optional<std::int64_t> extract(const Json& v) const override { return json_int64(v); }
+  std::optional<std::int64_t> extract(const Json& v) const override { return integer_value(v); }
 
 private:
   static const std::vector<std::int64_t>* ints(const FieldCondition& c, bool any) {

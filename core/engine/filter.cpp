@@ -204,17 +204,11 @@ private:
   }
 
   static Expected<std::int64_t> integer(const Json& v, const std::string& field) {
-    if (v.is_number_unsigned()) {
-      const auto u = v.get<std::uint64_t>();
-      if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        return invalid(field, "integer is larger than 2^63-1");
-      }
-      return static_cast<std::int64_t>(u);
+    if (auto n = integer_value(v)) {
+      return *n;
     }
-    if (v.is_number_integer()) {
-      return v.get<std::int64_t>();
-    }
-    return invalid(field, "must be an integer");
+    return invalid(field,
+                   v.is_number_integer() ? "integer is larger than 2^63-1" : "must be an integer");
   }
 
   static Expected<AnyVariants> any_variants(const Json& v, const std::string& field) {

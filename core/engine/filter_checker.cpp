@@ -6,28 +6,13 @@
 namespace vdb {
 namespace {
 
-// The value as a signed integer, when it is an integer that fits.
-std::optional<std::int64_t> as_int64(const Json& v) {
-  if (v.is_number_unsigned()) {
-    const auto u = v.get<std::uint64_t>();
-    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return std::nullopt;
-    }
-    return static_cast<std::int64_t>(u);
-  }
-  if (v.is_number_integer()) {
-    return v.get<std::int64_t>();
-  }
-  return std::nullopt;
-}
-
 bool in_set(const AnyVariants& set, const Json& v) {
   if (const auto* strings = std::get_if<std::vector<std::string>>(&set)) {
     return v.is_string() &&
            std::binary_search(strings->begin(), strings->end(), v.get_ref<const std::string&>());
   }
   const auto& ints = std::get<std::vector<std::int64_t>>(set);
-  const auto n = as_int64(v);
+  const auto n = integer_value(v);
   return n && std::binary_search(ints.begin(), ints.end(), *n);
 }
 
@@ -60,7 +45,7 @@ struct ValueTest {
           } else if constexpr (std::is_same_v<T, bool>) {
             return v.is_boolean() && v.get<bool>() == want;
           } else {
-            const auto n = as_int64(v);
+            const auto n = integer_value(v);
             return n && *n == want;
           }
         },
@@ -73,7 +58,7 @@ struct ValueTest {
     }
     const bool same_type = std::holds_alternative<std::vector<std::string>>(m.except)
                                ? v.is_string()
-                               : as_int64(v).has_value();
+                               : integer_value(v).has_value();
     return !same_type || !in_set(m.except, v);
   }
   bool operator()(const MatchText& /*unused*/) const { return false; } // handled per key

@@ -3,6 +3,7 @@
 #include "core/common/utf8.hpp"
 
 #include <cmath>
+#include <limits>
 
 namespace vdb {
 namespace {
@@ -101,6 +102,20 @@ Status validate_payload(const Json& payload, std::size_t max_bytes, std::string_
     }
   }
   return {};
+}
+
+std::optional<std::int64_t> integer_value(const Json& value) {
+  if (value.is_number_unsigned()) {
+    const auto u = value.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(u);
+  }
+  if (value.is_number_integer()) {
+    return value.get<std::int64_t>();
+  }
+  return std::nullopt;
 }
 
 void collect_values(const Json& payload, const JsonPath& path, std::vector<const Json*>& out) {

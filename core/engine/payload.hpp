@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -24,6 +26,10 @@ void collect_values(const Json& payload, const JsonPath& path, std::vector<const
 
 /// The same values, returned.
 std::vector<const Json*> values_at(const Json& payload, const JsonPath& path);
+
+/// The value as a signed 64-bit integer, when it is a JSON integer that fits (not a float, not
+/// an unsigned integer above 2^63-1).
+std::optional<std::int64_t> integer_value(const Json& value);
 
 /// Checks a payload from outside: a JSON object (null is not accepted here), keys and strings
 /// valid UTF-8, numbers finite, nesting at most 64 levels, and at most `max_bytes` when

@@ -11,8 +11,10 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(EngineSettings, NewCollectionsStartFromTheStorageSettings) {
-  auto settings = load_settings({"", {{"VDB__STORAGE__HNSW_INDEX__M", "32"}},
-                                 {"storage.quantization.kind=scalar", "limits.max_search_limit=50"}});
+  auto settings =
+      load_settings({"",
+                     {{"VDB__STORAGE__HNSW_INDEX__M", "32"}},
+                     {"storage.quantization.kind=scalar", "limits.max_search_limit=50"}});
   ASSERT_TRUE(settings.ok()) << settings.error().message;
   const EngineContext base = test::engine_context();
   Catalog catalog(EngineContext{base.distance, base.vector_storage, engine_limits(*settings)},
@@ -22,12 +24,12 @@ TEST(EngineSettings, NewCollectionsStartFromTheStorageSettings) {
                                                          "optimizers_config": {"flush_interval_sec": 1}})"))
                   .ok());
   const Json config = to_json((*catalog.get("c"))->info().config);
-  EXPECT_EQ(config["hnsw_config"]["m"], 32);                             // environment
-  EXPECT_EQ(config["hnsw_config"]["ef_construct"], 100);                 // defaults.yaml
-  EXPECT_EQ(config["optimizers_config"]["indexing_threshold"], 10000);   // defaults.yaml
-  EXPECT_EQ(config["optimizers_config"]["flush_interval_sec"], 1);       // the request
-  EXPECT_EQ(config["optimizers_config"]["memmap_threshold"], Json());    // 0 in YAML: unset
-  EXPECT_EQ(config["quantization_config"]["scalar"]["quantile"], 0.99);  // flag turned it on
+  EXPECT_EQ(config["hnsw_config"]["m"], 32);                            // environment
+  EXPECT_EQ(config["hnsw_config"]["ef_construct"], 100);                // defaults.yaml
+  EXPECT_EQ(config["optimizers_config"]["indexing_threshold"], 10000);  // defaults.yaml
+  EXPECT_EQ(config["optimizers_config"]["flush_interval_sec"], 1);      // the request
+  EXPECT_EQ(config["optimizers_config"]["memmap_threshold"], Json());   // 0 in YAML: unset
+  EXPECT_EQ(config["quantization_config"]["scalar"]["quantile"], 0.99); // flag turned it on
   SearchRequest s;
   s.vector = {1, 0};
   s.limit = 51;

@@ -4,11 +4,10 @@
 //
 //   build/bin/vdb-distance-bench [--plugins DIR] [google benchmark flags]
 #include "core/plugin_host/plugin_registry.hpp"
+#include "tools/bench/bench_plugins.hpp"
 
 #include <benchmark/benchmark.h>
 
-#include <cstring>
-#include <iostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -87,15 +86,8 @@ void bench_batch(benchmark::State& state, const DistanceBackend& backend, Metric
 } // namespace
 
 int main(int argc, char** argv) {
-  std::string dir = VDB_PLUGIN_DIR;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--plugins") == 0) {
-      dir = argv[i + 1];
-    }
-  }
   vdb::PluginRegistry registry;
-  if (vdb::Status s = registry.discover(dir, {}); !s.ok()) {
-    std::cerr << s.message() << "\n";
+  if (!vdb::bench::load_plugins(argc, argv, registry)) {
     return 1;
   }
   const std::pair<const char*, Metric> metrics[] = {
@@ -115,17 +107,7 @@ int main(int argc, char** argv) {
           ->Args({784, 256}); // 784 KiB: L2
     }
   }
-  // Drop our own flag before Google Benchmark sees the arguments.
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--plugins") == 0 && i + 1 < argc) {
-      ++i;
-      continue;
-    }
-    args.push_back(argv[i]);
-  }
-  int count = static_cast<int>(args.size());
-  benchmark::Initialize(&count, args.data());
+  benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -5,11 +5,10 @@
 //   build/bin/vdb-engine-bench [--plugins DIR] [google benchmark flags]
 #include "core/engine/catalog.hpp"
 #include "core/plugin_host/plugin_registry.hpp"
+#include "tools/bench/bench_plugins.hpp"
 
 #include <benchmark/benchmark.h>
 
-#include <cstring>
-#include <iostream>
 #include <random>
 
 namespace {
@@ -145,29 +144,12 @@ BENCHMARK(scroll_1_percent)->ArgName("indexed")->Arg(0)->Arg(1)->Unit(benchmark:
 } // namespace
 
 int main(int argc, char** argv) {
-  std::string dir = VDB_PLUGIN_DIR;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--plugins") == 0) {
-      dir = argv[i + 1];
-    }
-  }
   PluginRegistry plugins;
-  if (Status s = plugins.discover(dir, {}); !s.ok()) {
-    std::cerr << s.message() << "\n";
+  if (!bench::load_plugins(argc, argv, plugins)) {
     return 1;
   }
   registry = &plugins;
-  // Drop our own flag before Google Benchmark sees the arguments.
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--plugins") == 0 && i + 1 < argc) {
-      ++i;
-      continue;
-    }
-    args.push_back(argv[i]);
-  }
-  int count = static_cast<int>(args.size());
-  benchmark::Initialize(&count, args.data());
+  benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
