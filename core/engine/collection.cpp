@@ -144,15 +144,19 @@ Expected<UpdateResult> Collection::upsert(std::vector<PointStruct> points) {
     VDB_TRY(validate_payload(points[i].payload, limits.max_payload_bytes, field + ".payload"));
   }
   std::unique_lock lock(mutex_);
+  const std::size_t fresh = static_cast<std::size_t>(
+      std::count_if(points.begin(), points.end(),
+                    [&](const PointStruct& p) { return !offset_of(p.id).has_value(); }));
+  if (ids_.size() + fresh > std::numeric_limits<PointOffset>::max()) {
+    return Error{Errc::out_of_range,
+                 "points: collection '" + name_ + "' would hold more than 2^32-1 point slots"};
+  }
   const std::uint64_t op = ++operation_;
   for (PointStruct& p : points) {
     PointOffset offset = 0;
     if (const auto existing = offset_of(p.id)) {
       offset = *existing;
     } else {
-      if (ids_.size() >= std::numeric_limits<PointOffset>::max()) {
-        return Error{Errc::out_of_range, "collection '" + name_ + "' holds 2^32-1 points"};
-      }
       offset = static_cast<PointOffset>(ids_.size());
       ids_.push_back(p.id);
       payloads_.emplace_back();
