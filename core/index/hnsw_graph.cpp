@@ -1,0 +1,276 @@
+#include "core/index/hnsw_graph.hpp"
+
+#include <cmath>
+#include <random>
+#include <thread>
+
+namespace vdb {
+
+HnswGraph::HnswGraph(std::vector<const float*> vectors, VectorScorer scorer,
+                     const HnswParams& params)
+    : vectors_(std::move(vectors)), scorer_(scorer), params_(params),
+      stride0_(1 + 2 * static_cast<std::size_t>(params.m)),
+      stride_upper_(1 + static_cast<std::size_t>(params.m)), level0_(vectors_.size() * stride0_, 0),
+      upper_(vectors_.size()), levels_(vectors_.size(), 0),
+      locks_(std::make_unique<std::mutex[]>(vectors_.size())), visited_pool_(vectors_.size()) {}
+
+std::unique_ptr<HnswGraph> HnswGraph::build(std::vector<const float*> vectors, VectorScorer scorer,
+                                            const HnswParams& params,
+                                            std::atomic<std::size_t>* progress,
+                                            const std::atomic<bool>* cancel) {
+  HnswParams p = params;
+  p.m = std::max<std::uint32_t>(p.m, 2);
+  p.ef_construct = std::max(p.ef_construct, p.m);
+  std::unique_ptr<HnswGraph> graph(new HnswGraph(std::move(vectors), scorer, p));
+  HnswGraph& g = *graph;
+
+  // Levels first, from one seeded generator, so they do not depend on the thread schedule.
+  std::mt19937_64 gen(p.seed);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  const double mult = 1.0 / std::log(static_cast<double>(p.m));
+  std::vector<std::uint32_t> order;
+  for (std::uint32_t i = 0; i < g.vectors_.size(); ++i) {
+    if (g.vectors_[i] == nullptr) {
+      continue;
+    }
+    const double u = std::max(uniform(gen), 1e-12);
+    const int level = std::min(static_cast<int>(-std::log(u) * mult), 31);
+    g.levels_[i] = static_cast<std::uint8_t>(level);
+    if (level > 0) {
+      g.upper_[i].assign(static_cast<std::size_t>(level) * g.stride_upper_, 0);
+    }
+    order.push_back(i);
+  }
+  g.nodes_ = order.size();
+  if (order.empty()) {
+    return graph;
+  }
+
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    VisitedSet visited(g.vectors_.size());
+    std::vector<Neighbor> scratch;
+    for (std::size_t i = next.fetch_add(1); i < order.size(); i = next.fetch_add(1)) {
+      if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+        return;
+      }
+      visited.clear();
+      g.insert(order[i], visited, scratch);
+      if (progress != nullptr) {
+        progress->fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  };
+  // The first node alone: it becomes the entry point.
+  {
+    VisitedSet visited(g.vectors_.size());
+    std::vector<Neighbor> scratch;
+    g.insert(order[next.fetch_add(1)], visited, scratch);
+    if (progress != nullptr) {
+      progress->fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  std::size_t threads = p.threads != 0 ? p.threads : std::thread::hardware_concurrency();
+  threads = std::max<std::size_t>(1, std::min(threads, order.size() / 64 + 1));
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < threads; ++t) {
+    pool.emplace_back(work);
+  }
+  work();
+  for (std::thread& t : pool) {
+    t.join();
+  }
+  g.locks_.reset();
+  return graph;
+}
+
+std::uint32_t HnswGraph::greedy(const float* query, std::uint32_t entry, int from_level,
+                                int to_level, bool locked) const {
+  std::uint32_t current = entry;
+  float best = scorer_(query, vectors_[current]);
+  std::uint32_t buffer[1024];
+  for (int level = from_level; level > to_level; --level) {
+    bool moved = true;
+    while (moved) {
+      moved = false;
+      std::uint32_t count = 0;
+      {
+        std::unique_lock<std::mutex> lock;
+        if (locked) {
+          lock = std::unique_lock<std::mutex>(locks_[current]);
+        }
+        const std::uint32_t* links = links_at(current, level);
+        count = links[0];
+        std::copy(links + 1, links + 1 + count, buffer);
+      }
+      for (std::uint32_t j = 0; j < count; ++j) {
+        const float d = scorer_(query, vectors_[buffer[j]]);
+        if (d < best) {
+          best = d;
+          current = buffer[j];
+          moved = true;
+        }
+      }
+    }
+  }
+  return current;
+}
+
+// The ef closest nodes to `query` on `level` from `entry`, closest first (building: locked).
+void HnswGraph::search_layer(const float* query, std::uint32_t entry, int level, std::size_t ef,
+                             VisitedSet& visited, std::vector<Neighbor>& result) const {
+  std::vector<Neighbor> candidates;
+  result.clear();
+  const auto closer_first = [](const Neighbor& a, const Neighbor& b) { return b < a; };
+  visited.clear();
+  visited.mark(entry);
+  const Neighbor first{scorer_(query, vectors_[entry]), entry};
+  candidates.push_back(first);
+  result.push_back(first);
+  std::uint32_t buffer[1024];
+  while (!candidates.empty()) {
+    const Neighbor current = candidates.front();
+    if (current.distance > result.front().distance && result.size() >= ef) {
+      break;
+    }
+    std::pop_heap(candidates.begin(), candidates.end(), closer_first);
+    candidates.pop_back();
+    std::uint32_t count = 0;
+    {
+      std::lock_guard lock(locks_[current.id]);
+      const std::uint32_t* links = links_at(current.id, level);
+      count = links[0];
+      std::copy(links + 1, links + 1 + count, buffer);
+    }
+    for (std::uint32_t j = 0; j < count; ++j) {
+      const std::uint32_t n = buffer[j];
+      if (visited.test_and_mark(n)) {
+        continue;
+      }
+      const float d = scorer_(query, vectors_[n]);
+      if (result.size() < ef || d < result.front().distance) {
+        candidates.push_back({d, n});
+        std::push_heap(candidates.begin(), candidates.end(), closer_first);
+        result.push_back({d, n});
+        std::push_heap(result.begin(), result.end());
+        if (result.size() > ef) {
+          std::pop_heap(result.begin(), result.end());
+          result.pop_back();
+        }
+      }
+    }
+  }
+  std::sort_heap(result.begin(), result.end());
+}
+
+// Keeps at most m of `candidates` (sorted closest first) by the HNSW heuristic: a candidate is
+// kept when it is closer to the base node than to every candidate kept before it, which spreads
+// links over directions instead of clustering them.
+void HnswGraph::select_neighbors(std::vector<Neighbor>& candidates, std::size_t m) const {
+  if (candidates.size() <= m) {
+    return;
+  }
+  std::vector<Neighbor> kept;
+  kept.reserve(m);
+  for (const Neighbor& c : candidates) {
+    if (kept.size() >= m) {
+      break;
+    }
+    bool good = true;
+    for (const Neighbor& k : kept) {
+      if (scorer_(vectors_[c.id], vectors_[k.id]) < c.distance) {
+        good = false;
+        break;
+      }
+    }
+    if (good) {
+      kept.push_back(c);
+    }
+  }
+  candidates = std::move(kept);
+}
+
+void HnswGraph::connect(std::uint32_t node, std::uint32_t neighbor, int level) {
+  std::lock_guard lock(locks_[neighbor]);
+  std::uint32_t* links = links_at(neighbor, level);
+  const std::uint32_t cap = max_links(level);
+  if (links[0] < cap) {
+    links[++links[0]] = node;
+    return;
+  }
+  // Full: choose again among the old links and the new node.
+  std::vector<Neighbor> candidates;
+  candidates.reserve(cap + 1);
+  const float* base = vectors_[neighbor];
+  candidates.push_back({scorer_(base, vectors_[node]), node});
+  for (std::uint32_t j = 1; j <= links[0]; ++j) {
+    candidates.push_back({scorer_(base, vectors_[links[j]]), links[j]});
+  }
+  std::sort(candidates.begin(), candidates.end());
+  select_neighbors(candidates, cap);
+  links[0] = static_cast<std::uint32_t>(candidates.size());
+  for (std::size_t j = 0; j < candidates.size(); ++j) {
+    links[j + 1] = candidates[j].id;
+  }
+}
+
+void HnswGraph::insert(std::uint32_t node, VisitedSet& visited, std::vector<Neighbor>& scratch) {
+  const int level = levels_[node];
+  const float* query = vectors_[node];
+  std::unique_lock<std::mutex> entry_lock(entry_mutex_);
+  if (entry_ == kNone) {
+    entry_ = node;
+    max_level_ = level;
+    return;
+  }
+  const std::uint32_t entry = entry_;
+  const int top = max_level_;
+  // A node above the current top keeps the entry lock for its whole insert, so no other node
+  // can become the entry meanwhile (as hnswlib does); the others release it at once.
+  if (level <= top) {
+    entry_lock.unlock();
+  }
+  std::uint32_t current = greedy(query, entry, top, level, true);
+  for (int l = std::min(level, top); l >= 0; --l) {
+    search_layer(query, current, l, params_.ef_construct, visited, scratch);
+    current = scratch.front().id;
+    scratch.erase(std::remove_if(scratch.begin(), scratch.end(),
+                                 [node](const Neighbor& n) { return n.id == node; }),
+                  scratch.end());
+    select_neighbors(scratch, params_.m);
+    {
+      std::lock_guard lock(locks_[node]);
+      std::uint32_t* links = links_at(node, l);
+      links[0] = static_cast<std::uint32_t>(scratch.size());
+      for (std::size_t j = 0; j < scratch.size(); ++j) {
+        links[j + 1] = scratch[j].id;
+      }
+    }
+    for (const Neighbor& n : scratch) {
+      connect(node, n.id, l);
+    }
+  }
+  if (level > top) {
+    entry_ = node;
+    max_level_ = level;
+  }
+}
+
+std::vector<std::uint32_t> HnswGraph::links(std::uint32_t node, int level) const {
+  if (level > levels_[node] || vectors_[node] == nullptr) {
+    return {};
+  }
+  const std::uint32_t* l = links_at(node, level);
+  return std::vector<std::uint32_t>(l + 1, l + 1 + l[0]);
+}
+
+std::size_t HnswGraph::memory_bytes() const noexcept {
+  std::size_t upper = 0;
+  for (const auto& u : upper_) {
+    upper += u.capacity() * sizeof(std::uint32_t) + sizeof(u);
+  }
+  return level0_.capacity() * sizeof(std::uint32_t) + upper + levels_.capacity() +
+         vectors_.capacity() * sizeof(const float*);
+}
+
+} // namespace vdb

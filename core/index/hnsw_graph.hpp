@@ -1,0 +1,189 @@
+// A hierarchical navigable small-world graph (Malkov & Yashunin) over the vectors of one
+// segment, node i being the vector at offset i. Layer 0 is one flat array of fixed-size link
+// lists (2m links per node), upper layers are per-node arrays (m links). Searches are lock-free
+// once built, take their visited set from a pool and score unvisited neighbours in one gather
+// call per expanded node, prefetching what they read next.
+//
+// Thread-safety: build() inserts from several threads (per-node locks); after it returns the
+// graph is immutable and any number of searches may run at once.
+#pragma once
+
+#include "core/index/vector_scorer.hpp"
+#include "core/index/visited_pool.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace vdb {
+
+struct HnswParams {
+  std::uint32_t m = 16;             ///< links per node on upper layers; 2m on layer 0
+  std::uint32_t ef_construct = 100; ///< beam width while building
+  std::uint32_t threads = 0;        ///< 0: every core
+  std::uint64_t seed = 0x5EED;      ///< levels are drawn from it
+};
+
+/// A node and its distance to the query (smaller is closer).
+struct Neighbor {
+  float distance;
+  std::uint32_t id;
+  friend bool operator<(const Neighbor& a, const Neighbor& b) noexcept {
+    return a.distance < b.distance || (a.distance == b.distance && a.id < b.id);
+  }
+};
+
+class HnswGraph {
+public:
+  static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+
+  /// Builds the graph over `vectors` (a null entry is a node left out). Pointers must stay
+  /// valid and their vectors unchanged for the graph's life. `progress`, when given, counts
+  /// inserted nodes; `cancel`, when set, stops the build early (the result is then partial and
+  /// must not be used).
+  static std::unique_ptr<HnswGraph> build(std::vector<const float*> vectors, VectorScorer scorer,
+                                          const HnswParams& params,
+                                          std::atomic<std::size_t>* progress = nullptr,
+                                          const std::atomic<bool>* cancel = nullptr);
+
+  /// The k nodes closest to `query` among those `accept(id)` lets through, closest first, into
+  /// `out`. The beam keeps `ef` accepted nodes (at least k); nodes refused still route the
+  /// search. `accept` is called once per visited node.
+  template <class Accept>
+  void search(const float* query, std::size_t k, std::size_t ef, Accept&& accept,
+              std::vector<Neighbor>& out) const;
+
+  std::size_t size() const noexcept { return vectors_.size(); }
+  /// Nodes in the graph (those with a vector at build time).
+  std::size_t nodes() const noexcept { return nodes_; }
+  /// Bytes of links (both layers), levels and the vector pointer table.
+  std::size_t memory_bytes() const noexcept;
+  const HnswParams& params() const noexcept { return params_; }
+
+  /// The links of `node` on `level` (for tests and diagnostics).
+  std::vector<std::uint32_t> links(std::uint32_t node, int level) const;
+  int level_of(std::uint32_t node) const noexcept { return levels_[node]; }
+
+private:
+  HnswGraph(std::vector<const float*> vectors, VectorScorer scorer, const HnswParams& params);
+
+  // Link lists: [count, link0, link1, ...].
+  std::uint32_t* links_at(std::uint32_t node, int level) noexcept {
+    return level == 0 ? &level0_[static_cast<std::size_t>(node) * stride0_]
+                      : &upper_[node][static_cast<std::size_t>(level - 1) * stride_upper_];
+  }
+  const std::uint32_t* links_at(std::uint32_t node, int level) const noexcept {
+    return const_cast<HnswGraph*>(this)->links_at(node, level);
+  }
+  std::uint32_t max_links(int level) const noexcept { return level == 0 ? 2 * params_.m : params_.m; }
+
+  void insert(std::uint32_t node, VisitedSet& visited, std::vector<Neighbor>& scratch);
+  std::uint32_t greedy(const float* query, std::uint32_t entry, int from_level, int to_level,
+                       bool locked) const;
+  void search_layer(const float* query, std::uint32_t entry, int level, std::size_t ef,
+                    VisitedSet& visited, std::vector<Neighbor>& result) const;
+  void select_neighbors(std::vector<Neighbor>& candidates, std::size_t m) const;
+  void connect(std::uint32_t node, std::uint32_t neighbor, int level);
+
+  std::vector<const float*> vectors_;
+  VectorScorer scorer_;
+  HnswParams params_;
+  std::size_t stride0_;
+  std::size_t stride_upper_;
+  std::vector<std::uint32_t> level0_;
+  std::vector<std::vector<std::uint32_t>> upper_;
+  std::vector<std::uint8_t> levels_;
+  std::uint32_t entry_ = kNone;
+  int max_level_ = -1;
+  std::size_t nodes_ = 0;
+  std::unique_ptr<std::mutex[]> locks_; // per node, while building
+  std::mutex entry_mutex_;
+  mutable VisitedPool visited_pool_;
+};
+
+// ---- search -----------------------------------------------------------------------------------
+
+template <class Accept>
+void HnswGraph::search(const float* query, std::size_t k, std::size_t ef, Accept&& accept,
+                       std::vector<Neighbor>& out) const {
+  out.clear();
+  if (entry_ == kNone || k == 0) {
+    return;
+  }
+  ef = std::max(ef, k);
+  const std::uint32_t start = greedy(query, entry_, max_level_, 0, false);
+
+  // Per-thread buffers: a search allocates only the first time a thread runs one.
+  thread_local std::vector<Neighbor> candidates; // min-heap by distance
+  thread_local std::vector<Neighbor> results;    // max-heap by distance, accepted nodes only
+  thread_local std::vector<std::uint32_t> fresh;
+  thread_local std::vector<const float*> fresh_vectors;
+  thread_local std::vector<float> fresh_distances;
+  candidates.clear();
+  results.clear();
+  const auto closer_first = [](const Neighbor& a, const Neighbor& b) { return b < a; };
+
+  VisitedPool::Lease visited = visited_pool_.take();
+  visited->mark(start);
+  const Neighbor first{scorer_(query, vectors_[start]), start};
+  candidates.push_back(first);
+  if (accept(start)) {
+    results.push_back(first);
+  }
+  float bound = results.empty() ? std::numeric_limits<float>::infinity() : first.distance;
+
+  while (!candidates.empty()) {
+    const Neighbor current = candidates.front();
+    if (current.distance > bound && results.size() >= ef) {
+      break;
+    }
+    std::pop_heap(candidates.begin(), candidates.end(), closer_first);
+    candidates.pop_back();
+
+    const std::uint32_t* links = links_at(current.id, 0);
+    const std::uint32_t count = links[0];
+    fresh.clear();
+    fresh_vectors.clear();
+    for (std::uint32_t j = 1; j <= count; ++j) {
+      if (j < count) {
+        __builtin_prefetch(visited->address(links[j + 1]));
+      }
+      const std::uint32_t n = links[j];
+      if (!visited->test_and_mark(n)) {
+        __builtin_prefetch(vectors_[n]);
+        fresh.push_back(n);
+        fresh_vectors.push_back(vectors_[n]);
+      }
+    }
+    if (fresh.empty()) {
+      continue;
+    }
+    fresh_distances.resize(fresh.size());
+    scorer_.gather(query, fresh_vectors.data(), fresh.size(), fresh_distances.data());
+    for (std::size_t j = 0; j < fresh.size(); ++j) {
+      const Neighbor next{fresh_distances[j], fresh[j]};
+      if (results.size() < ef || next.distance < bound) {
+        candidates.push_back(next);
+        std::push_heap(candidates.begin(), candidates.end(), closer_first);
+        if (accept(next.id)) {
+          results.push_back(next);
+          std::push_heap(results.begin(), results.end());
+          if (results.size() > ef) {
+            std::pop_heap(results.begin(), results.end());
+            results.pop_back();
+          }
+          bound = results.front().distance;
+        }
+      }
+    }
+  }
+  std::sort_heap(results.begin(), results.end());
+  const std::size_t n = std::min(k, results.size());
+  out.assign(results.begin(), results.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+} // namespace vdb

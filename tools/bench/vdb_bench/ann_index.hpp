@@ -1,0 +1,43 @@
+// One system under test in vdb-bench: build over a dataset, then answer k-NN queries, with or
+// without a filter, one query at a time on the calling thread.
+#pragma once
+
+#include "tools/bench/vdb_bench/dataset.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vdb::bench {
+
+struct BuildParams {
+  std::size_t m = 16;
+  std::size_t ef_construct = 100;
+  std::size_t threads = 1;
+};
+
+class AnnIndex {
+public:
+  virtual ~AnnIndex() = default;
+  virtual std::string name() const = 0;
+  virtual void build(const Dataset& d, const BuildParams& params) = 0;
+  virtual void set_ef(std::size_t ef) = 0;
+  /// The k nearest ids, closest first (UINT32_MAX fills missing slots).
+  virtual void search(const float* query, std::size_t k, std::uint32_t* out) = 0;
+  /// The k nearest among ids with mask[id] != 0; false when the system has no filtered search.
+  virtual bool search_filtered(const float* query, std::size_t k,
+                               const std::vector<std::uint8_t>& mask, std::uint32_t* out) {
+    (void)query, (void)k, (void)mask, (void)out;
+    return false;
+  }
+};
+
+#ifdef VDB_BENCH_HNSWLIB
+std::unique_ptr<AnnIndex> make_hnswlib();
+#endif
+#ifdef VDB_BENCH_FAISS
+std::unique_ptr<AnnIndex> make_faiss();
+#endif
+
+} // namespace vdb::bench

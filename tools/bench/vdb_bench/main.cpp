@@ -1,0 +1,312 @@
+// vdb-bench: recall@10 against queries per second for VDB and its peers (hnswlib, FAISS),
+// measured in one run on one machine. See docs/benchmarks.md for the commands and results.
+//
+//   vdb-bench --dataset fashion-mnist --json report.json [--plot recall-qps.png]
+//   vdb-bench --dataset synthetic --n 200000 --dim 128
+//   vdb-bench --dataset fvecs --base b.fvecs --queries q.fvecs
+//   options: --m 16 --ef-construct 100 --ef 10,16,...  --runs 3 --systems vdb,hnswlib,faiss
+//            --threads N (build threads; default all cores) --cache DIR --plugins DIR
+#include "core/plugin_host/plugin_registry.hpp"
+#include "tools/bench/bench_plugins.hpp"
+#include "tools/bench/vdb_bench/ann_index.hpp"
+#include "tools/bench/vdb_bench/vdb_index.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace vdb::bench {
+namespace {
+
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string dataset = "fashion-mnist";
+  std::size_t n = 200'000;
+  std::size_t dim = 128;
+  std::size_t queries = 1000;
+  std::string base, query_file, gt_file;
+  BuildParams build;
+  std::vector<std::size_t> efs{10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+  std::size_t runs = 3;
+  std::set<std::string> systems{"vdb", "hnswlib", "faiss"};
+  std::string json_path, plot_path;
+  std::string cache = "bench-cache";
+};
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+std::size_t heap_in_use() {
+  const struct mallinfo2 info = mallinfo2();
+  return info.uordblks + info.hblkhd;
+}
+
+double recall_at(const std::vector<std::uint32_t>& got, const std::vector<std::uint32_t>& truth,
+                 std::size_t queries, std::size_t k) {
+  std::size_t hits = 0;
+  std::size_t wanted = 0;
+  for (std::size_t q = 0; q < queries; ++q) {
+    std::set<std::uint32_t> want;
+    for (std::size_t j = 0; j < k; ++j) {
+      if (truth[q * k + j] != UINT32_MAX) {
+        want.insert(truth[q * k + j]);
+      }
+    }
+    wanted += want.size();
+    for (std::size_t j = 0; j < k; ++j) {
+      hits += want.count(got[q * k + j]);
+    }
+  }
+  return wanted == 0 ? 1.0 : static_cast<double>(hits) / static_cast<double>(wanted);
+}
+
+std::unique_ptr<AnnIndex> make(const std::string& system, const PluginRegistry& plugins) {
+  if (system == "vdb") {
+    auto backend = plugins.choose_distance("auto");
+    if (!backend) {
+      throw std::runtime_error(backend.error().message);
+    }
+    return std::make_unique<VdbIndex>(*backend);
+  }
+#ifdef VDB_BENCH_HNSWLIB
+  if (system == "hnswlib") {
+    return make_hnswlib();
+  }
+#endif
+#ifdef VDB_BENCH_FAISS
+  if (system == "faiss") {
+    return make_faiss();
+  }
+#endif
+  return nullptr;
+}
+
+// The QPS a system reaches at `target` recall, interpolated linearly on its ef sweep.
+std::optional<double> qps_at(const std::vector<std::pair<double, double>>& recall_qps, double target) {
+  for (std::size_t i = 0; i + 1 < recall_qps.size(); ++i) {
+    const auto [r0, q0] = recall_qps[i];
+    const auto [r1, q1] = recall_qps[i + 1];
+    if (r0 <= target && target <= r1 && r1 > r0) {
+      return q0 + (q1 - q0) * (target - r0) / (r1 - r0);
+    }
+  }
+  if (!recall_qps.empty() && recall_qps.front().first >= target) {
+    return recall_qps.front().second;
+  }
+  return std::nullopt;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  const auto list = [](const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream in(s);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+      out.push_back(item);
+    }
+    return out;
+  };
+  o.build.threads = std::max(1U, std::thread::hardware_concurrency());
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        throw std::runtime_error(a + " needs a value");
+      }
+      return argv[++i];
+    };
+    if (a == "--dataset") o.dataset = value();
+    else if (a == "--n") o.n = std::stoul(value());
+    else if (a == "--dim") o.dim = std::stoul(value());
+    else if (a == "--queries") o.queries = std::stoul(value());
+    else if (a == "--base") o.base = value();
+    else if (a == "--query-file") o.query_file = value();
+    else if (a == "--gt") o.gt_file = value();
+    else if (a == "--m") o.build.m = std::stoul(value());
+    else if (a == "--ef-construct") o.build.ef_construct = std::stoul(value());
+    else if (a == "--threads") o.build.threads = std::stoul(value());
+    else if (a == "--runs") o.runs = std::stoul(value());
+    else if (a == "--json") o.json_path = value();
+    else if (a == "--plot") o.plot_path = value();
+    else if (a == "--cache") o.cache = value();
+    else if (a == "--systems") {
+      o.systems.clear();
+      for (const auto& s : list(value())) o.systems.insert(s);
+    } else if (a == "--ef") {
+      o.efs.clear();
+      for (const auto& s : list(value())) o.efs.push_back(std::stoul(s));
+    } else {
+      throw std::runtime_error("unknown option " + a + " (see the top of tools/bench/vdb_bench/main.cpp)");
+    }
+  }
+  return o;
+}
+
+void write_plot(const std::string& path, const std::string& title, const Json& rows) {
+  std::map<std::string, std::vector<std::pair<double, double>>> series;
+  for (const Json& r : rows) {
+    if (r.contains("ef") && !r.contains("filter")) {
+      series[r["system"]].emplace_back(r["recall"].get<double>(), r["qps"].get<double>());
+    }
+  }
+  const std::string data = path + ".dat";
+  std::ofstream out(data);
+  std::string plots;
+  for (const auto& [system, points] : series) {
+    out << "# " << system << "\n";
+    for (const auto& [r, q] : points) out << r << " " << q << "\n";
+    out << "\n\n";
+    plots += (plots.empty() ? "" : ", ") + std::string("'") + data + "' index " +
+             std::to_string(std::distance(series.begin(), series.find(system))) +
+             " with linespoints title '" + system + "'";
+  }
+  out.close();
+  std::ofstream script(path + ".gp");
+  script << "set terminal pngcairo size 900,600\nset output '" << path << "'\n"
+         << "set title '" << title << " (single thread, recall@10 vs QPS)'\n"
+         << "set xlabel 'recall@10'\nset ylabel 'queries per second'\nset logscale y\n"
+         << "set grid\nset key top right\nplot " << plots << "\n";
+  script.close();
+  if (std::system(("gnuplot '" + path + ".gp'").c_str()) != 0) {
+    std::cerr << "gnuplot failed; the data is in " << data << "\n";
+  }
+}
+
+int run(int argc, char** argv) {
+  PluginRegistry plugins;
+  if (!load_plugins(argc, argv, plugins)) {
+    return 1;
+  }
+  const Options o = parse(argc, argv);
+  Dataset d;
+  if (o.dataset == "fashion-mnist") {
+    d = load_fashion_mnist(o.queries);
+  } else if (o.dataset == "synthetic") {
+    d = make_clustered(o.n, o.dim, o.queries);
+  } else if (o.dataset == "fvecs") {
+    d = load_fvecs(o.base, o.query_file);
+  } else {
+    throw std::runtime_error("--dataset is fashion-mnist, synthetic or fvecs");
+  }
+  constexpr std::size_t k = 10;
+  std::filesystem::create_directories(o.cache);
+  std::cerr << "dataset " << d.name << ": " << d.size() << " x " << d.dim << ", "
+            << d.query_count() << " queries; ground truth...\n";
+  const std::vector<std::uint32_t> truth =
+      !o.gt_file.empty() ? load_ivecs(o.gt_file, k)
+                         : ground_truth(d, k, o.cache + "/" + d.name + ".gt");
+
+  Json report{{"dataset", d.name},       {"n", d.size()},
+              {"dim", d.dim},            {"queries", d.query_count()},
+              {"m", o.build.m},          {"ef_construct", o.build.ef_construct},
+              {"build_threads", o.build.threads}, {"runs", o.runs},
+              {"rows", Json::array()}};
+  std::printf("%-10s %6s %8s %10s\n", "system", "ef", "recall", "QPS");
+  std::map<std::string, std::vector<std::pair<double, double>>> curves;
+  for (const std::string& system : o.systems) {
+    if (!make(system, plugins)) {
+      std::cerr << "skipping " << system << ": not built in (install its -dev package)\n";
+      continue;
+    }
+    // Build with one thread and with all threads; search on the last one built.
+    std::vector<double> build_1;
+    std::vector<double> build_n;
+    std::unique_ptr<AnnIndex> index;
+    std::size_t memory = 0;
+    for (std::size_t run_i = 0; run_i < o.runs; ++run_i) {
+      for (const std::size_t threads : {std::size_t{1}, o.build.threads}) {
+        index.reset();
+        const std::size_t before = heap_in_use();
+        index = make(system, plugins);
+        BuildParams p = o.build;
+        p.threads = threads;
+        const auto start = Clock::now();
+        index->build(d, p);
+        (threads == 1 ? build_1 : build_n).push_back(seconds_since(start));
+        memory = heap_in_use() - before;
+        std::cerr << system << ": built with " << threads << " thread(s) in "
+                  << (threads == 1 ? build_1 : build_n).back() << " s\n";
+      }
+    }
+    report["rows"].push_back({{"system", system},
+                              {"build_seconds_1_thread", median(build_1)},
+                              {"build_seconds_all_threads", median(build_n)},
+                              {"build_threads", o.build.threads},
+                              {"memory_bytes", memory}});
+    std::vector<std::uint32_t> got(d.query_count() * k);
+    for (const std::size_t ef : o.efs) {
+      index->set_ef(ef);
+      std::vector<double> qps;
+      for (std::size_t run_i = 0; run_i < o.runs; ++run_i) {
+        const auto start = Clock::now();
+        for (std::size_t q = 0; q < d.query_count(); ++q) {
+          index->search(d.query(q), k, &got[q * k]);
+        }
+        qps.push_back(static_cast<double>(d.query_count()) / seconds_since(start));
+      }
+      const double r = recall_at(got, truth, d.query_count(), k);
+      const double m = median(qps);
+      curves[system].emplace_back(r, m);
+      std::printf("%-10s %6zu %8.4f %10.0f\n", system.c_str(), ef, r, m);
+      report["rows"].push_back({{"system", system}, {"ef", ef}, {"recall", r}, {"qps", m},
+                                {"m", o.build.m}, {"ef_construct", o.build.ef_construct}});
+    }
+  }
+  std::printf("\n%-10s %12s %12s %10s %10s %10s\n", "system", "QPS@0.95", "QPS@0.99",
+              "build 1t", "build Nt", "memory MB");
+  Json summary = Json::object();
+  for (const auto& [system, curve] : curves) {
+    const auto at95 = qps_at(curve, 0.95);
+    const auto at99 = qps_at(curve, 0.99);
+    Json build;
+    for (const Json& r : report["rows"]) {
+      if (r["system"] == system && r.contains("build_seconds_1_thread")) build = r;
+    }
+    std::printf("%-10s %12.0f %12.0f %10.2f %10.2f %10.1f\n", system.c_str(), at95.value_or(0),
+                at99.value_or(0), build["build_seconds_1_thread"].get<double>(),
+                build["build_seconds_all_threads"].get<double>(),
+                static_cast<double>(build["memory_bytes"].get<std::size_t>()) / 1e6);
+    summary[system] = {{"qps_at_recall_0.95", at95 ? Json(*at95) : Json()},
+                       {"qps_at_recall_0.99", at99 ? Json(*at99) : Json()}};
+  }
+  report["summary"] = summary;
+  if (!o.json_path.empty()) {
+    std::ofstream(o.json_path) << report.dump(2) << "\n";
+  }
+  if (!o.plot_path.empty()) {
+    write_plot(o.plot_path, d.name, report["rows"]);
+  }
+  return 0;
+}
+
+} // namespace
+} // namespace vdb::bench
+
+int main(int argc, char** argv) {
+  try {
+    return vdb::bench::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "vdb-bench: " << e.what() << "\n";
+    return 1;
+  }
+}
