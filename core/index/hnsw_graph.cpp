@@ -10,7 +10,7 @@ HnswGraph::HnswGraph(std::vector<const float*> vectors, VectorScorer scorer,
                      const HnswParams& params)
     : vectors_(std::move(vectors)), scorer_(scorer), params_(params),
       stride0_(1 + 2 * static_cast<std::size_t>(params.m)),
-      stride_upper_(1 + static_cast<std::size_t>(params.m)), level0_(vectors_.size() * stride0_, 0),
+      stride_upper_(1 + static_cast<std::size_t>(params.m)), level0_(vectors_.size() * stride0_),
       upper_(vectors_.size()), levels_(vectors_.size(), 0),
       locks_(std::make_unique<std::mutex[]>(vectors_.size())), visited_pool_(vectors_.size()) {}
 
@@ -128,6 +128,8 @@ void HnswGraph::search_layer(const float* query, std::uint32_t entry, int level,
   candidates.push_back(first);
   result.push_back(first);
   std::uint32_t buffer[1024];
+  const float* pointers[1024];
+  float distances[1024];
   while (!candidates.empty()) {
     const Neighbor current = candidates.front();
     if (current.distance > result.front().distance && result.size() >= ef) {
@@ -142,12 +144,19 @@ void HnswGraph::search_layer(const float* query, std::uint32_t entry, int level,
       count = links[0];
       std::copy(links + 1, links + 1 + count, buffer);
     }
+    // Score every unvisited neighbour in one gather call (the kernel prefetches ahead).
+    std::uint32_t fresh = 0;
     for (std::uint32_t j = 0; j < count; ++j) {
-      const std::uint32_t n = buffer[j];
-      if (visited.test_and_mark(n)) {
-        continue;
+      if (!visited.test_and_mark(buffer[j])) {
+        buffer[fresh] = buffer[j];
+        pointers[fresh] = vectors_[buffer[j]];
+        ++fresh;
       }
-      const float d = scorer_(query, vectors_[n]);
+    }
+    scorer_.gather(query, pointers, fresh, distances);
+    for (std::uint32_t j = 0; j < fresh; ++j) {
+      const std::uint32_t n = buffer[j];
+      const float d = distances[j];
       if (result.size() < ef || d < result.front().distance) {
         candidates.push_back({d, n});
         std::push_heap(candidates.begin(), candidates.end(), closer_first);
@@ -269,7 +278,7 @@ std::size_t HnswGraph::memory_bytes() const noexcept {
   for (const auto& u : upper_) {
     upper += u.capacity() * sizeof(std::uint32_t) + sizeof(u);
   }
-  return level0_.capacity() * sizeof(std::uint32_t) + upper + levels_.capacity() +
+  return level0_.capacity_bytes() + upper + levels_.capacity() +
          vectors_.capacity() * sizeof(const float*);
 }
 

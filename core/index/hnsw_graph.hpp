@@ -8,6 +8,7 @@
 // graph is immutable and any number of searches may run at once.
 #pragma once
 
+#include "core/common/huge_buffer.hpp"
 #include "core/index/vector_scorer.hpp"
 #include "core/index/visited_pool.hpp"
 
@@ -94,7 +95,7 @@ private:
   HnswParams params_;
   std::size_t stride0_;
   std::size_t stride_upper_;
-  std::vector<std::uint32_t> level0_;
+  HugeBuffer<std::uint32_t> level0_;
   std::vector<std::vector<std::uint32_t>> upper_;
   std::vector<std::uint8_t> levels_;
   std::uint32_t entry_ = kNone;

@@ -20,7 +20,7 @@
 namespace vdb::distance {
 
 // How many bytes ahead of the current vector a batch loop asks the cache for.
-inline constexpr std::size_t kPrefetchLines = 4;
+inline constexpr std::size_t kPrefetchLines = 16;
 
 inline void prefetch_vector(const float* v, std::size_t dim) noexcept {
   const auto* p = reinterpret_cast<const char*>(v);

@@ -44,6 +44,7 @@ struct Options {
   std::set<std::string> systems{"vdb", "hnswlib", "faiss"};
   std::string json_path, plot_path;
   std::string cache = "bench-cache";
+  std::string distance = "auto"; ///< VDB's distance backend
 };
 
 double seconds_since(Clock::time_point start) {
@@ -79,9 +80,10 @@ double recall_at(const std::vector<std::uint32_t>& got, const std::vector<std::u
   return wanted == 0 ? 1.0 : static_cast<double>(hits) / static_cast<double>(wanted);
 }
 
-std::unique_ptr<AnnIndex> make(const std::string& system, const PluginRegistry& plugins) {
+std::unique_ptr<AnnIndex> make(const std::string& system, const PluginRegistry& plugins,
+                               const std::string& distance = "auto") {
   if (system == "vdb") {
-    auto backend = plugins.choose_distance("auto");
+    auto backend = plugins.choose_distance(distance);
     if (!backend) {
       throw std::runtime_error(backend.error().message);
     }
@@ -149,6 +151,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--json") o.json_path = value();
     else if (a == "--plot") o.plot_path = value();
     else if (a == "--cache") o.cache = value();
+    else if (a == "--distance") o.distance = value();
     else if (a == "--systems") {
       o.systems.clear();
       for (const auto& s : list(value())) o.systems.insert(s);
@@ -237,7 +240,7 @@ int run(int argc, char** argv) {
       for (const std::size_t threads : {std::size_t{1}, o.build.threads}) {
         index.reset();
         const std::size_t before = heap_in_use();
-        index = make(system, plugins);
+        index = make(system, plugins, o.distance);
         BuildParams p = o.build;
         p.threads = threads;
         const auto start = Clock::now();

@@ -10,7 +10,9 @@ VdbIndex::VdbIndex(DistanceBackend backend) : backend_(std::move(backend)) {}
 
 void VdbIndex::build(const Dataset& d, const BuildParams& params) {
   dim_ = d.dim;
-  data_.assign(d.base.begin(), d.base.end()); // VDB holds its own copy, as the peers do
+  // VDB holds its own copy, as the peers do, in huge pages as its RAM store does.
+  data_ = HugeBuffer<float>(d.base.size());
+  std::copy(d.base.begin(), d.base.end(), data_.data());
   std::vector<const float*> vectors(d.size());
   for (std::size_t i = 0; i < d.size(); ++i) {
     vectors[i] = &data_[i * d.dim];

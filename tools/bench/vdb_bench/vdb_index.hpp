@@ -22,7 +22,7 @@ private:
   Metric metric_ = Metric::l2sq;
   std::size_t dim_ = 0;
   std::size_t ef_ = 100;
-  std::vector<float> data_;
+  HugeBuffer<float> data_;
   std::unique_ptr<HnswGraph> graph_;
   std::vector<Neighbor> hits_;
 };
