@@ -1,9 +1,12 @@
 #include "core/engine/collection.hpp"
 
+#include "core/common/log.hpp"
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
-#include <mutex>
-#include <queue>
+#include <limits>
+#include <set>
 
 namespace vdb {
 namespace {
@@ -16,86 +19,76 @@ std::string describe(const std::string& name) {
   return name.empty() ? std::string("the vector") : "vector '" + name + "'";
 }
 
-void normalize(std::vector<float>& v) {
-  double norm = 0;
-  for (const float x : v) {
-    norm += static_cast<double>(x) * x;
-  }
-  norm = std::sqrt(norm);
-  if (norm > 1e-30) {
-    for (float& x : v) {
-      x = static_cast<float>(x / norm);
-    }
-  }
+Error too_many(const char* field, std::size_t n, std::size_t limit, const char* what) {
+  return invalid(field, std::to_string(n) + " " + what + " in one request; the limit is " +
+                            std::to_string(limit));
 }
 
-bool larger_is_better(Distance d) { return d == Distance::cosine || d == Distance::dot; }
-
-// A hit while searching: `key` is larger-is-better for every distance.
-struct Candidate {
-  float key;
-  PointOffset offset;
-  const PointId* id;
-};
-
-// Orders better candidates first: a larger key, then a smaller id.
-struct Better {
-  bool operator()(const Candidate& a, const Candidate& b) const {
-    if (a.key != b.key) {
-      return a.key > b.key;
-    }
-    return *a.id < *b.id;
-  }
-};
-
-constexpr std::size_t kScoreBlock = 256;
-
 } // namespace
+
+// ---- life cycle ----------------------------------------------------------------------------
 
 Expected<std::unique_ptr<Collection>> Collection::create(std::string name, CollectionConfig config,
                                                          const EngineContext& context) {
   if (config.vectors.empty()) {
     return invalid("collection.vectors", "a collection needs at least one vector");
   }
-  std::unique_ptr<Collection> c(new Collection(std::move(name), std::move(config), context));
-  for (const auto& [vector_name, params] : c->config_.vectors) {
+  for (const auto& [vector_name, params] : config.vectors) {
     if (params.size == 0 || params.size > context.limits.max_vector_dim) {
       return invalid("collection.vectors" + (vector_name.empty() ? "" : "." + vector_name) +
                          ".size",
                      "must be in 1.." + std::to_string(context.limits.max_vector_dim));
     }
-    RecordStoreOptions options;
-    options.record_size = static_cast<std::uint64_t>(params.size) * sizeof(float);
-    auto store = RecordStore::open(context.vector_storage, options);
-    VDB_TRY(store);
-    c->columns_[vector_name] = VectorColumn{params, std::move(*store), {}};
   }
+  std::unique_ptr<Collection> c(new Collection(std::move(name), std::move(config), context));
+  VDB_TRY(c->add_segment());
+  c->optimizer_ = std::thread([raw = c.get()] { raw->optimizer_loop(); });
   return c;
 }
 
-std::optional<PointOffset> Collection::offset_of(const PointId& id) const {
-  const auto it = offsets_.find(id);
-  if (it == offsets_.end()) {
+Collection::~Collection() {
+  stop_ = true;
+  wake_optimizer();
+  if (optimizer_.joinable()) {
+    optimizer_.join();
+  }
+}
+
+Expected<Segment*> Collection::add_segment() {
+  auto segment = Segment::create(next_segment_id_++, config_, context_);
+  VDB_TRY(segment);
+  for (const auto& [key, type] : indexed_fields_) {
+    (*segment)->create_index(key, type);
+  }
+  segments_.push_back(std::move(*segment));
+  return segments_.back().get();
+}
+
+std::optional<Collection::Location> Collection::find(const PointId& id) const {
+  const auto it = directory_.find(id);
+  if (it == directory_.end()) {
     return std::nullopt;
   }
   return it->second;
 }
 
+// ---- validation ----------------------------------------------------------------------------
+
 Status Collection::validate_vectors(const NamedVectors& vectors, const std::string& field,
                                     bool need_all) const {
   for (const auto& [name, v] : vectors) {
-    const auto it = columns_.find(name);
-    if (it == columns_.end()) {
+    const auto it = config_.vectors.find(name);
+    if (it == config_.vectors.end()) {
       if (name.empty()) {
         return invalid(field, "this collection has only named vectors; give them by name");
       }
       return invalid(field + "." + name, "the collection has no vector named '" + name + "'");
     }
     const std::string at = name.empty() ? field : field + "." + name;
-    if (v.size() != it->second.params.size) {
+    if (v.size() != it->second.size) {
       return invalid(at, describe(name) + " has " + std::to_string(v.size()) +
                              " dimensions; the collection expects " +
-                             std::to_string(it->second.params.size));
+                             std::to_string(it->second.size));
     }
     for (std::size_t i = 0; i < v.size(); ++i) {
       if (!std::isfinite(v[i])) {
@@ -110,29 +103,22 @@ Status Collection::validate_vectors(const NamedVectors& vectors, const std::stri
   return {};
 }
 
-Status Collection::write_vector(VectorColumn& column, PointOffset offset,
-                                const std::vector<float>& v) {
-  std::vector<float> stored = v;
-  if (column.params.distance == Distance::cosine) {
-    normalize(stored);
+Status Collection::check_vector_selector(const VectorSelector& selector,
+                                         const std::string& field) const {
+  for (const std::string& name : selector.names) {
+    if (config_.vectors.count(name) == 0) {
+      return invalid(field, "the collection has no vector named '" + name + "'");
+    }
   }
-  // Records past the live ones may exist after a failed write; overwrite them.
-  if (offset < column.store->count()) {
-    VDB_TRY(column.store->overwrite(offset, stored.data()));
-  } else {
-    VDB_TRY(column.store->append(stored.data()));
-  }
-  column.present.add(offset);
   return {};
 }
+
+// ---- writes --------------------------------------------------------------------------------
 
 Expected<UpdateResult> Collection::upsert(std::vector<PointStruct> points) {
   const EngineLimits& limits = context_.limits;
   if (points.size() > limits.max_batch_size) {
-    return invalid("points", std::to_string(points.size()) +
-                                 " points in one request; the limit "
-                                 "is " +
-                                 std::to_string(limits.max_batch_size));
+    return too_many("points", points.size(), limits.max_batch_size, "points");
   }
   for (std::size_t i = 0; i < points.size(); ++i) {
     const std::string field =
@@ -143,120 +129,101 @@ Expected<UpdateResult> Collection::upsert(std::vector<PointStruct> points) {
     }
     VDB_TRY(validate_payload(points[i].payload, limits.max_payload_bytes, field + ".payload"));
   }
-  std::unique_lock lock(mutex_);
-  const std::size_t fresh = static_cast<std::size_t>(
-      std::count_if(points.begin(), points.end(),
-                    [&](const PointStruct& p) { return !offset_of(p.id).has_value(); }));
-  if (ids_.size() + fresh > std::numeric_limits<PointOffset>::max()) {
-    return Error{Errc::out_of_range,
-                 "points: collection '" + name_ + "' would hold more than 2^32-1 point slots"};
-  }
-  const std::uint64_t op = ++operation_;
-  for (PointStruct& p : points) {
-    PointOffset offset = 0;
-    if (const auto existing = offset_of(p.id)) {
-      offset = *existing;
-    } else {
-      offset = static_cast<PointOffset>(ids_.size());
-      ids_.push_back(p.id);
-      payloads_.emplace_back();
-      versions_.push_back(op);
+  std::uint64_t op = 0;
+  {
+    std::unique_lock lock(mutex_);
+    Segment* target = segments_.back().get();
+    if (target->slots() + points.size() > std::numeric_limits<PointOffset>::max()) {
+      return Error{Errc::out_of_range, "points: the appendable segment of '" + name_ +
+                                           "' would hold more than 2^32-1 point slots"};
     }
-    for (auto& [name, column] : columns_) {
-      const auto v = p.vectors.find(name);
-      if (v != p.vectors.end()) {
-        VDB_TRY(write_vector(column, offset, v->second));
-      } else {
-        column.present.remove(offset);
-        if (offset >= column.store->count()) {
-          VDB_TRY(write_vector(column, offset, std::vector<float>(column.params.size, 0.0F)));
-          column.present.remove(offset);
-        }
+    op = ++operation_;
+    for (const PointStruct& p : points) {
+      const auto at = find(p.id);
+      if (at && at->segment == target) {
+        VDB_TRY(target->replace(at->offset, p, op));
+        continue;
       }
+      if (at) {
+        at->segment->remove(at->offset); // the new version lives in the appendable segment
+      }
+      auto offset = target->append(p, op);
+      VDB_TRY(offset);
+      directory_[p.id] = Location{target, *offset};
     }
-    payloads_[offset] = std::move(p.payload);
-    versions_[offset] = op;
-    offsets_[p.id] = offset;
-    live_.add(offset);
-    payload_index_.set(offset, payloads_[offset]);
   }
+  wake_optimizer();
   return UpdateResult{op};
 }
 
-Expected<std::vector<PointOffset>> Collection::select(const PointsSelector& selector,
-                                                      bool must_exist) const {
-  std::vector<PointOffset> out;
+Expected<std::vector<Collection::Location>> Collection::select(const PointsSelector& selector,
+                                                               bool must_exist) const {
+  std::vector<Location> out;
   if (const auto* ids = std::get_if<std::vector<PointId>>(&selector)) {
     if (ids->size() > context_.limits.max_batch_size) {
-      return invalid("points", std::to_string(ids->size()) + " ids in one request; the limit is " +
-                                   std::to_string(context_.limits.max_batch_size));
+      return too_many("points", ids->size(), context_.limits.max_batch_size, "ids");
     }
+    std::set<PointId> seen;
     for (std::size_t i = 0; i < ids->size(); ++i) {
-      if (const auto offset = offset_of((*ids)[i])) {
-        out.push_back(*offset);
+      if (const auto at = find((*ids)[i])) {
+        if (seen.insert((*ids)[i]).second) {
+          out.push_back(*at);
+        }
       } else if (must_exist) {
         return Error{Errc::not_found, "points[" + std::to_string(i) + "]: no point with id " +
                                           (*ids)[i].to_string() + " in collection '" + name_ + "'"};
       }
     }
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
   }
-  const FilterPlan plan = FilterPlan::compile(&std::get<Filter>(selector), payload_index_, *this);
-  for (const PointOffset offset : plan.candidates()) {
-    if (live_.contains(offset) && plan.matches(offset)) {
-      out.push_back(offset);
+  const Filter& filter = std::get<Filter>(selector);
+  for (const auto& segment : segments_) {
+    const FilterPlan plan = FilterPlan::compile(&filter, segment->payload_index(), *segment);
+    for (const PointOffset offset : plan.candidates()) {
+      if (segment->live().contains(offset) && plan.matches(offset)) {
+        out.push_back(Location{segment.get(), offset});
+      }
     }
   }
   return out;
 }
 
-void Collection::erase(PointOffset offset) {
-  offsets_.erase(ids_[offset]);
-  live_.remove(offset);
-  payload_index_.remove(offset);
-  payloads_[offset] = Json();
-  for (auto& [name, column] : columns_) {
-    column.present.remove(offset);
-  }
-}
-
 Expected<UpdateResult> Collection::delete_points(const PointsSelector& selector) {
   std::unique_lock lock(mutex_);
-  auto offsets = select(selector, false);
-  VDB_TRY(offsets);
-  for (const PointOffset offset : *offsets) {
-    erase(offset);
+  auto selected = select(selector, false);
+  VDB_TRY(selected);
+  for (const Location& at : *selected) {
+    directory_.erase(at.segment->id_at(at.offset));
+    at.segment->remove(at.offset);
   }
+  lock.unlock();
+  wake_optimizer();
   return UpdateResult{++operation_};
 }
 
 template <class Edit>
 Expected<UpdateResult> Collection::edit_payloads(const PointsSelector& selector, Edit&& edit) {
   std::unique_lock lock(mutex_);
-  auto offsets = select(selector, true);
-  VDB_TRY(offsets);
+  auto selected = select(selector, true);
+  VDB_TRY(selected);
   // Edit copies first, so a payload that would grow past the limit fails before any change.
   std::vector<Json> edited;
-  edited.reserve(offsets->size());
-  for (const PointOffset offset : *offsets) {
-    Json payload = payloads_[offset];
+  edited.reserve(selected->size());
+  for (const Location& at : *selected) {
+    Json payload = at.segment->payload_at(at.offset);
     edit(payload);
     if (context_.limits.max_payload_bytes != 0 &&
         payload.dump().size() > context_.limits.max_payload_bytes) {
-      return invalid("payload", "point " + ids_[offset].to_string() +
+      return invalid("payload", "point " + at.segment->id_at(at.offset).to_string() +
                                     " would have a payload larger than the limit of " +
                                     std::to_string(context_.limits.max_payload_bytes) + " bytes");
     }
     edited.push_back(std::move(payload));
   }
   const std::uint64_t op = ++operation_;
-  for (std::size_t i = 0; i < offsets->size(); ++i) {
-    const PointOffset offset = (*offsets)[i];
-    payloads_[offset] = std::move(edited[i]);
-    versions_[offset] = op;
-    payload_index_.set(offset, payloads_[offset]);
+  for (std::size_t i = 0; i < selected->size(); ++i) {
+    const Location& at = (*selected)[i];
+    at.segment->set_payload(at.offset, std::move(edited[i]), op);
   }
   return UpdateResult{op};
 }
@@ -309,10 +276,7 @@ Expected<UpdateResult> Collection::clear_payload(const PointsSelector& selector)
 
 Expected<UpdateResult> Collection::update_vectors(std::vector<PointVectors> points) {
   if (points.size() > context_.limits.max_batch_size) {
-    return invalid("points", std::to_string(points.size()) +
-                                 " points in one request; the limit "
-                                 "is " +
-                                 std::to_string(context_.limits.max_batch_size));
+    return too_many("points", points.size(), context_.limits.max_batch_size, "points");
   }
   for (std::size_t i = 0; i < points.size(); ++i) {
     const std::string field =
@@ -324,19 +288,30 @@ Expected<UpdateResult> Collection::update_vectors(std::vector<PointVectors> poin
   }
   std::unique_lock lock(mutex_);
   for (std::size_t i = 0; i < points.size(); ++i) {
-    if (!offset_of(points[i].id)) {
+    if (!find(points[i].id)) {
       return Error{Errc::not_found, "points[" + std::to_string(i) + "]: no point with id " +
                                         points[i].id.to_string() + " in collection '" + name_ +
                                         "'"};
     }
   }
   const std::uint64_t op = ++operation_;
+  Segment* target = segments_.back().get();
   for (const PointVectors& p : points) {
-    const PointOffset offset = *offset_of(p.id);
-    for (const auto& [name, v] : p.vectors) {
-      VDB_TRY(write_vector(columns_.at(name), offset, v));
+    const Location at = *find(p.id);
+    if (at.segment == target) {
+      VDB_TRY(target->write_vectors(at.offset, p.vectors, op));
+      continue;
     }
-    versions_[offset] = op;
+    // A sealed segment never changes its vectors: the point moves to the appendable one.
+    PointStruct moved{p.id, at.segment->vectors_of(at.offset, VectorSelector::every()),
+                      at.segment->payload_at(at.offset)};
+    for (const auto& [name, v] : p.vectors) {
+      moved.vectors[name] = v;
+    }
+    at.segment->remove(at.offset);
+    auto offset = target->append(moved, op);
+    VDB_TRY(offset);
+    directory_[p.id] = Location{target, *offset};
   }
   return UpdateResult{op};
 }
@@ -344,58 +319,42 @@ Expected<UpdateResult> Collection::update_vectors(std::vector<PointVectors> poin
 Expected<UpdateResult> Collection::create_payload_index(const JsonPath& key,
                                                         PayloadFieldType type) {
   std::unique_lock lock(mutex_);
-  payload_index_.create(key, type, *this);
+  const auto it = std::find_if(indexed_fields_.begin(), indexed_fields_.end(),
+                               [&](const auto& f) { return f.first == key; });
+  if (it != indexed_fields_.end()) {
+    it->second = type;
+  } else {
+    indexed_fields_.emplace_back(key, type);
+  }
+  for (const auto& segment : segments_) {
+    segment->create_index(key, type);
+  }
   return UpdateResult{++operation_};
 }
 
 Expected<UpdateResult> Collection::delete_payload_index(const JsonPath& key) {
   std::unique_lock lock(mutex_);
-  if (!payload_index_.drop(key)) {
+  const auto it = std::find_if(indexed_fields_.begin(), indexed_fields_.end(),
+                               [&](const auto& f) { return f.first == key; });
+  if (it == indexed_fields_.end()) {
     return Error{Errc::not_found, "field_name: collection '" + name_ +
                                       "' has no payload index on '" + key.to_string() + "'"};
+  }
+  indexed_fields_.erase(it);
+  for (const auto& segment : segments_) {
+    segment->drop_index(key);
   }
   return UpdateResult{++operation_};
 }
 
-Status Collection::check_vector_selector(const VectorSelector& selector,
-                                         const std::string& field) const {
-  for (const std::string& name : selector.names) {
-    if (columns_.count(name) == 0) {
-      return invalid(field, "the collection has no vector named '" + name + "'");
-    }
-  }
-  return {};
-}
+// ---- reads ---------------------------------------------------------------------------------
 
-NamedVectors Collection::vectors_of(PointOffset offset, const VectorSelector& selector) const {
-  NamedVectors out;
-  const auto add = [&](const std::string& name, const VectorColumn& column) {
-    if (!column.present.contains(offset)) {
-      return;
-    }
-    auto record = column.store->get(offset);
-    if (record) {
-      const auto* v = static_cast<const float*>(*record);
-      out[name] = std::vector<float>(v, v + column.params.size);
-    }
-  };
-  if (selector.all) {
-    for (const auto& [name, column] : columns_) {
-      add(name, column);
-    }
-  } else {
-    for (const std::string& name : selector.names) {
-      add(name, columns_.at(name));
-    }
-  }
-  return out;
-}
-
-Record Collection::record(PointOffset offset, const PayloadSelector& with_payload,
+Record Collection::record(const Location& at, const PayloadSelector& with_payload,
                           const VectorSelector& with_vector) const {
-  Record r{ids_[offset], versions_[offset], std::nullopt, vectors_of(offset, with_vector)};
+  Record r{at.segment->id_at(at.offset), at.segment->version_at(at.offset), std::nullopt,
+           at.segment->vectors_of(at.offset, with_vector)};
   if (with_payload.mode != PayloadSelector::Mode::none) {
-    r.payload = select_payload(payloads_[offset], with_payload);
+    r.payload = select_payload(at.segment->payload_at(at.offset), with_payload);
   }
   return r;
 }
@@ -404,15 +363,14 @@ Expected<std::vector<Record>> Collection::retrieve(const std::vector<PointId>& i
                                                    const PayloadSelector& with_payload,
                                                    const VectorSelector& with_vector) const {
   if (ids.size() > context_.limits.max_batch_size) {
-    return invalid("ids", std::to_string(ids.size()) + " ids in one request; the limit is " +
-                              std::to_string(context_.limits.max_batch_size));
+    return too_many("ids", ids.size(), context_.limits.max_batch_size, "ids");
   }
-  std::shared_lock lock(mutex_);
   VDB_TRY(check_vector_selector(with_vector, "with_vector"));
+  std::shared_lock lock(mutex_);
   std::vector<Record> out;
   for (const PointId& id : ids) {
-    if (const auto offset = offset_of(id)) {
-      out.push_back(record(*offset, with_payload, with_vector));
+    if (const auto at = find(id)) {
+      out.push_back(record(*at, with_payload, with_vector));
     }
   }
   return out;
@@ -422,17 +380,30 @@ Expected<ScrollResult> Collection::scroll(const ScrollRequest& request) const {
   if (request.limit == 0 || request.limit > context_.limits.max_search_limit) {
     return invalid("limit", "must be in 1.." + std::to_string(context_.limits.max_search_limit));
   }
-  std::shared_lock lock(mutex_);
   VDB_TRY(check_vector_selector(request.with_vector, "with_vector"));
-  const FilterPlan plan = FilterPlan::compile(request.filter, payload_index_, *this);
+  std::shared_lock lock(mutex_);
+  std::vector<FilterPlan> plans;
+  std::map<const Segment*, const FilterPlan*> plan_of;
+  plans.reserve(segments_.size());
+  bool selective = request.filter != nullptr && !request.filter->empty();
+  std::uint64_t matches = 0;
+  for (const auto& segment : segments_) {
+    plans.push_back(FilterPlan::compile(request.filter, segment->payload_index(), *segment));
+    plan_of[segment.get()] = &plans.back();
+    const Bitmap* exact = plans.back().exact();
+    selective = selective && exact != nullptr;
+    matches += exact != nullptr ? exact->cardinality() : 0;
+  }
   ScrollResult out;
   // A selective filter answered by indexes: sort its matches by id instead of walking every id.
-  if (const Bitmap* exact = plan.exact();
-      exact != nullptr && exact->cardinality() * 8 < live_.cardinality()) {
-    std::vector<std::pair<PointId, PointOffset>> hits;
-    for (const PointOffset offset : *exact) {
-      if (!request.offset || !(ids_[offset] < *request.offset)) {
-        hits.emplace_back(ids_[offset], offset);
+  if (selective && matches * 8 < directory_.size()) {
+    std::vector<std::pair<PointId, Location>> hits;
+    for (std::size_t s = 0; s < segments_.size(); ++s) {
+      for (const PointOffset offset : *plans[s].exact()) {
+        const PointId& id = segments_[s]->id_at(offset);
+        if (!request.offset || !(id < *request.offset)) {
+          hits.emplace_back(id, Location{segments_[s].get(), offset});
+        }
       }
     }
     const std::size_t take = std::min(hits.size(), request.limit + 1);
@@ -447,9 +418,9 @@ Expected<ScrollResult> Collection::scroll(const ScrollRequest& request) const {
     }
     return out;
   }
-  auto it = request.offset ? offsets_.lower_bound(*request.offset) : offsets_.begin();
-  for (; it != offsets_.end(); ++it) {
-    if (!plan.matches(it->second)) {
+  auto it = request.offset ? directory_.lower_bound(*request.offset) : directory_.begin();
+  for (; it != directory_.end(); ++it) {
+    if (!plan_of.at(it->second.segment)->matches(it->second.offset)) {
       continue;
     }
     if (out.points.size() == request.limit) {
@@ -464,25 +435,36 @@ Expected<ScrollResult> Collection::scroll(const ScrollRequest& request) const {
 Expected<std::uint64_t> Collection::count(const Filter* filter, bool exact) const {
   std::shared_lock lock(mutex_);
   if (filter == nullptr || filter->empty()) {
-    return live_.cardinality();
-  }
-  if (!exact) {
-    return payload_index_.estimate(*filter, *this).expected;
-  }
-  const FilterPlan plan = FilterPlan::compile(filter, payload_index_, *this);
-  if (const Bitmap* all = plan.exact()) {
-    return all->cardinality();
+    return static_cast<std::uint64_t>(directory_.size());
   }
   std::uint64_t n = 0;
-  for (const PointOffset offset : plan.candidates()) {
-    n += plan.matches(offset) ? 1 : 0;
+  for (const auto& segment : segments_) {
+    if (!exact) {
+      n += segment->payload_index().estimate(*filter, *segment).expected;
+      continue;
+    }
+    const FilterPlan plan = FilterPlan::compile(filter, segment->payload_index(), *segment);
+    if (const Bitmap* all = plan.exact()) {
+      n += all->cardinality();
+      continue;
+    }
+    for (const PointOffset offset : plan.candidates()) {
+      n += plan.matches(offset) ? 1 : 0;
+    }
   }
   return n;
 }
 
 CardinalityEstimate Collection::estimate(const Filter& filter) const {
   std::shared_lock lock(mutex_);
-  return payload_index_.estimate(filter, *this);
+  CardinalityEstimate total;
+  for (const auto& segment : segments_) {
+    const CardinalityEstimate e = segment->payload_index().estimate(filter, *segment);
+    total.min += e.min;
+    total.expected += e.expected;
+    total.max += e.max;
+  }
+  return total;
 }
 
 Expected<std::vector<ScoredPoint>> Collection::search(const SearchRequest& request) const {
@@ -493,9 +475,7 @@ Expected<std::vector<ScoredPoint>> Collection::search(const SearchRequest& reque
 Expected<std::vector<std::vector<ScoredPoint>>>
 Collection::search_batch(const std::vector<SearchRequest>& requests) const {
   if (requests.size() > context_.limits.max_batch_size) {
-    return invalid("searches", std::to_string(requests.size()) +
-                                   " searches in one request; the limit is " +
-                                   std::to_string(context_.limits.max_batch_size));
+    return too_many("searches", requests.size(), context_.limits.max_batch_size, "searches");
   }
   std::shared_lock lock(mutex_);
   std::vector<std::vector<ScoredPoint>> out;
@@ -510,14 +490,14 @@ Collection::search_batch(const std::vector<SearchRequest>& requests) const {
 
 Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest& request,
                                                              const std::string& field) const {
-  const auto column_it = columns_.find(request.vector_name);
-  if (column_it == columns_.end()) {
+  const auto params_it = config_.vectors.find(request.vector_name);
+  if (params_it == config_.vectors.end()) {
     return invalid(field + "vector.name",
                    request.vector_name.empty()
                        ? "this collection has only named vectors; say which one to search"
                        : "the collection has no vector named '" + request.vector_name + "'");
   }
-  const VectorColumn& column = column_it->second;
+  const VectorParams& params = params_it->second;
   const std::size_t limit_max = context_.limits.max_search_limit;
   if (request.limit == 0 || request.limit > limit_max) {
     return invalid(field + "limit", "must be in 1.." + std::to_string(limit_max));
@@ -531,102 +511,60 @@ Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest
     return invalid(field + "score_threshold", "must be a finite number");
   }
 
-  const Distance distance = column.params.distance;
   std::vector<float> query = request.vector;
-  if (distance == Distance::cosine) {
+  if (params.distance == Distance::cosine) {
     normalize(query);
   }
-  const std::size_t dim = column.params.size;
-  const std::size_t keep = request.limit + request.offset;
-  // The key a raw kernel result becomes (larger is better), and the score users see.
-  const auto key_of = [distance](float raw) { return larger_is_better(distance) ? raw : -raw; };
-  const auto score_of = [distance](float raw) {
-    return distance == Distance::euclid ? std::sqrt(std::max(raw, 0.0F)) : raw;
-  };
-  const auto passes = [&](float raw) {
-    if (!request.score_threshold) {
-      return true;
-    }
-    const float score = score_of(raw);
-    return larger_is_better(distance) ? score >= *request.score_threshold
-                                      : score <= *request.score_threshold;
-  };
+  const HnswConfig& hnsw = params.hnsw_config.value_or(config_.hnsw_config);
+  SegmentSearch s;
+  s.vector_name = &request.vector_name;
+  s.query = query.data();
+  s.k = request.limit + request.offset;
+  s.filter = request.filter;
+  s.ef = request.hnsw_ef;
+  s.exact = request.exact;
+  s.full_scan_points = hnsw.full_scan_threshold * 1024 / (params.size * sizeof(float));
 
-  const FilterPlan plan = FilterPlan::compile(request.filter, payload_index_, *this);
-  std::priority_queue<Candidate, std::vector<Candidate>, Better> best; // worst on top
-  std::vector<const float*> block;
-  std::vector<PointOffset> block_offsets;
-  std::vector<float> raw(kScoreBlock);
-  block.reserve(kScoreBlock);
-  const auto flush = [&]() -> Status {
-    if (block.empty()) {
-      return {};
-    }
-    Status status;
-    switch (distance) {
-    case Distance::cosine:
-    case Distance::dot:
-      status =
-          context_.distance.dot_gather(query.data(), block.data(), block.size(), dim, raw.data());
-      break;
-    case Distance::euclid:
-      status =
-          context_.distance.l2sq_gather(query.data(), block.data(), block.size(), dim, raw.data());
-      break;
-    case Distance::manhattan:
-      status =
-          context_.distance.l1_gather(query.data(), block.data(), block.size(), dim, raw.data());
-      break;
-    }
-    VDB_TRY(status);
-    for (std::size_t i = 0; i < block.size(); ++i) {
-      if (!passes(raw[i])) {
-        continue;
-      }
-      const Candidate c{key_of(raw[i]), block_offsets[i], &ids_[block_offsets[i]]};
-      if (best.size() < keep) {
-        best.push(c);
-      } else if (Better()(c, best.top())) {
-        best.pop();
-        best.push(c);
-      }
-    }
-    block.clear();
-    block_offsets.clear();
-    return {};
+  const ScoreRule rule{params.distance};
+  struct Hit {
+    float key;
+    const Segment* segment;
+    PointOffset offset;
   };
-
-  for (const PointOffset offset : plan.candidates()) {
-    if (!column.present.contains(offset) || !live_.contains(offset) || !plan.matches(offset)) {
+  std::vector<Hit> hits;
+  for (const auto& segment : segments_) {
+    if (request.indexed_only && !request.exact && !segment->indexed() &&
+        segment->points() > s.full_scan_points) {
       continue;
     }
-    auto vector = column.store->get(offset);
-    VDB_TRY(vector);
-    block.push_back(static_cast<const float*>(*vector));
-    block_offsets.push_back(offset);
-    if (block.size() == kScoreBlock) {
-      VDB_TRY(flush());
+    auto found = segment->search(s);
+    VDB_TRY(found);
+    for (const SegmentHit& h : *found) {
+      hits.push_back(Hit{h.key, segment.get(), h.offset});
     }
   }
-  VDB_TRY(flush());
-
-  std::vector<Candidate> ranked;
-  ranked.reserve(best.size());
-  while (!best.empty()) {
-    ranked.push_back(best.top());
-    best.pop();
-  }
-  std::reverse(ranked.begin(), ranked.end());
+  const auto better = [](const Hit& a, const Hit& b) {
+    if (a.key != b.key) {
+      return a.key > b.key;
+    }
+    return a.segment->id_at(a.offset) < b.segment->id_at(b.offset);
+  };
+  const std::size_t keep = std::min(hits.size(), s.k);
+  std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(keep), hits.end(),
+                    better);
   std::vector<ScoredPoint> out;
-  for (std::size_t i = request.offset; i < ranked.size(); ++i) {
-    const Candidate& c = ranked[i];
-    const float raw_value = larger_is_better(distance) ? c.key : -c.key;
-    ScoredPoint hit{ids_[c.offset], versions_[c.offset], score_of(raw_value), std::nullopt,
-                    vectors_of(c.offset, request.with_vector)};
-    if (request.with_payload.mode != PayloadSelector::Mode::none) {
-      hit.payload = select_payload(payloads_[c.offset], request.with_payload);
+  for (std::size_t i = request.offset; i < keep; ++i) {
+    const Hit& h = hits[i];
+    const float score = rule.score(rule.raw(h.key));
+    if (request.score_threshold && !rule.passes(score, *request.score_threshold)) {
+      break; // hits are sorted: the rest score worse
     }
-    out.push_back(std::move(hit));
+    ScoredPoint point{h.segment->id_at(h.offset), h.segment->version_at(h.offset), score,
+                      std::nullopt, h.segment->vectors_of(h.offset, request.with_vector)};
+    if (request.with_payload.mode != PayloadSelector::Mode::none) {
+      point.payload = select_payload(h.segment->payload_at(h.offset), request.with_payload);
+    }
+    out.push_back(std::move(point));
   }
   return out;
 }
@@ -634,14 +572,226 @@ Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest
 CollectionInfo Collection::info() const {
   std::shared_lock lock(mutex_);
   CollectionInfo out;
-  out.points_count = live_.cardinality();
-  for (const auto& [name, column] : columns_) {
-    out.vectors_count[name] = column.present.cardinality();
+  out.points_count = directory_.size();
+  for (const auto& [name, params] : config_.vectors) {
+    std::uint64_t n = 0;
+    for (const auto& [id, at] : directory_) {
+      n += at.segment->has_vector(name, at.offset) ? 1 : 0;
+    }
+    out.vectors_count[name] = n;
   }
-  out.payload_schema = payload_index_.describe();
+  for (const auto& segment : segments_) {
+    out.segments.push_back(SegmentInfo{segment->id(), segment->points(), segment->deleted(),
+                                       segment->appendable(), segment->indexed()});
+  }
+  if (!segments_.empty()) {
+    out.payload_schema = segments_.back()->payload_index().describe();
+    for (auto& [key, field] : out.payload_schema) {
+      field.points = 0;
+      for (const auto& segment : segments_) {
+        field.points += segment->payload_index().describe()[key].points;
+      }
+    }
+  }
+  out.optimizer = OptimizerStatus{running_.load(), task_, progress_.load(), progress_total_.load(),
+                                  last_error_};
   out.last_operation = operation_;
   out.config = config_;
   return out;
+}
+
+// ---- the optimizer -------------------------------------------------------------------------
+
+void Collection::wake_optimizer() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    wake_pending_ = true;
+  }
+  wake_.notify_one();
+}
+
+void Collection::optimizer_loop() {
+  while (!stop_) {
+    {
+      std::unique_lock lock(wake_mutex_);
+      wake_.wait_for(lock, std::chrono::seconds(1), [this] { return wake_pending_ || stop_; });
+      wake_pending_ = false;
+    }
+    while (!stop_) {
+      std::lock_guard steps(optimizer_mutex_);
+      auto did = optimize_step();
+      if (!did) {
+        std::unique_lock lock(mutex_);
+        last_error_ = did.error().message;
+        lock.unlock();
+        if (!stop_) {
+          log::warn("collection " + name_ + ": optimizer: " + did.error().message);
+        }
+        break;
+      }
+      if (!*did) {
+        break;
+      }
+    }
+  }
+}
+
+Status Collection::optimize_now() {
+  std::lock_guard steps(optimizer_mutex_);
+  while (true) {
+    auto did = optimize_step();
+    VDB_TRY(did);
+    if (!*did) {
+      return {};
+    }
+  }
+}
+
+Expected<bool> Collection::optimize_step() {
+  const OptimizersConfig& o = config_.optimizers_config;
+  Segment* to_index = nullptr;
+  std::vector<Segment*> to_rebuild;
+  const char* task = nullptr;
+  {
+    std::unique_lock lock(mutex_);
+    // 1. Seal the appendable segment once its vectors pass indexing_threshold (KB).
+    Segment* appendable = segments_.back().get();
+    if (o.indexing_threshold != 0 && appendable->vector_bytes() > o.indexing_threshold * 1024) {
+      appendable->seal();
+      VDB_TRY(add_segment());
+    }
+    // 2. Index a sealed segment that has no graph yet.
+    for (const auto& segment : segments_) {
+      if (!segment->appendable() && !segment->indexed() && segment->points() > 0) {
+        to_index = segment.get();
+        break;
+      }
+    }
+    // 3. Vacuum a sealed segment with too many deleted points.
+    if (to_index == nullptr) {
+      for (const auto& segment : segments_) {
+        if (!segment->appendable() && segment->deleted() >= o.vacuum_min_vector_number &&
+            static_cast<double>(segment->deleted()) >
+                o.deleted_threshold * static_cast<double>(segment->slots())) {
+          to_rebuild = {segment.get()};
+          task = "vacuum";
+          break;
+        }
+      }
+    }
+    // 4. Merge the two smallest sealed segments while there are more than the target number.
+    const std::size_t target = o.default_segment_number != 0
+                                   ? o.default_segment_number
+                                   : std::max<std::size_t>(2, std::thread::hardware_concurrency());
+    std::vector<Segment*> sealed;
+    for (const auto& segment : segments_) {
+      if (!segment->appendable()) {
+        sealed.push_back(segment.get());
+      }
+    }
+    if (to_index == nullptr && to_rebuild.empty() && sealed.size() > target) {
+      std::sort(sealed.begin(), sealed.end(),
+                [](const Segment* a, const Segment* b) { return a->points() < b->points(); });
+      to_rebuild = {sealed[0], sealed[1]};
+      task = "merge";
+    }
+    if (to_index == nullptr && to_rebuild.empty()) {
+      return false;
+    }
+    if (to_index != nullptr) {
+      task_ = "indexing";
+    }
+  }
+  if (!to_rebuild.empty()) {
+    VDB_TRY(rebuild(std::move(to_rebuild), task));
+    return true;
+  }
+  // Build without the lock: a sealed segment's vectors never change; deletes only flip bits.
+  std::vector<Segment::GraphInput> inputs;
+  {
+    std::shared_lock lock(mutex_);
+    inputs = to_index->graph_inputs();
+    progress_total_ = to_index->points() * inputs.size();
+  }
+  progress_ = 0;
+  running_ = true;
+  auto graphs = Segment::build_graphs(std::move(inputs), stop_, progress_);
+  running_ = false;
+  std::unique_lock lock(mutex_);
+  task_.clear();
+  VDB_TRY(graphs);
+  to_index->install_graphs(std::move(*graphs));
+  return true;
+}
+
+Status Collection::rebuild(std::vector<Segment*> sources, const char* task) {
+  // Copy the live points of the sources (under the shared lock), build a new sealed, indexed
+  // segment from them without the lock, then swap it in, checking what changed meanwhile.
+  struct Copied {
+    PointStruct point;
+    std::uint64_t version;
+  };
+  std::vector<Copied> copied;
+  std::unique_ptr<Segment> fresh;
+  {
+    std::unique_lock lock(mutex_);
+    task_ = task;
+    for (Segment* source : sources) {
+      for (const PointOffset offset : source->live()) {
+        copied.push_back(Copied{PointStruct{source->id_at(offset),
+                                            source->vectors_of(offset, VectorSelector::every()),
+                                            source->payload_at(offset)},
+                                source->version_at(offset)});
+      }
+    }
+    auto segment = Segment::create(next_segment_id_++, config_, context_);
+    VDB_TRY(segment);
+    fresh = std::move(*segment);
+    for (const auto& [key, type] : indexed_fields_) {
+      fresh->create_index(key, type);
+    }
+  }
+  for (const Copied& c : copied) {
+    VDB_TRY(fresh->append(c.point, c.version));
+  }
+  fresh->seal();
+  std::vector<Segment::GraphInput> inputs = fresh->graph_inputs();
+  progress_total_ = copied.size() * inputs.size();
+  progress_ = 0;
+  running_ = true;
+  auto graphs = Segment::build_graphs(std::move(inputs), stop_, progress_);
+  running_ = false;
+  std::unique_lock lock(mutex_);
+  task_.clear();
+  VDB_TRY(graphs);
+  fresh->install_graphs(std::move(*graphs));
+  // Reconcile: a point still where it was copied from moves to the new segment (with the
+  // payload it has now, which an edit may have changed); any other point was deleted or moved
+  // meanwhile and is dropped from the new segment.
+  for (const PointOffset offset : Bitmap(fresh->live())) {
+    const PointId id = fresh->id_at(offset);
+    const auto at = find(id);
+    const bool still_there =
+        at && std::find(sources.begin(), sources.end(), at->segment) != sources.end();
+    if (!still_there) {
+      fresh->remove(offset);
+      continue;
+    }
+    if (at->segment->version_at(at->offset) != fresh->version_at(offset)) {
+      fresh->set_payload(offset, at->segment->payload_at(at->offset),
+                         at->segment->version_at(at->offset));
+    }
+    directory_[id] = Location{fresh.get(), offset};
+  }
+  segments_.erase(std::remove_if(segments_.begin(), segments_.end(),
+                                 [&](const std::unique_ptr<Segment>& s) {
+                                   return std::find(sources.begin(), sources.end(), s.get()) !=
+                                          sources.end();
+                                 }),
+                  segments_.end());
+  // Keep the appendable segment last.
+  segments_.insert(segments_.end() - 1, std::move(fresh));
+  return {};
 }
 
 } // namespace vdb

@@ -8,38 +8,20 @@
 
 #include "core/common/error.hpp"
 #include "core/engine/collection_config.hpp"
-#include "core/engine/filter_plan.hpp"
-#include "core/engine/payload_index.hpp"
-#include "core/engine/point.hpp"
-#include "core/plugin_host/distance_backend.hpp"
-#include "core/plugin_host/record_store.hpp"
+#include "core/engine/engine_context.hpp"
+#include "core/engine/segment.hpp"
 
+#include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace vdb {
-
-/// Bounds on what one request may ask for (config section `limits`).
-struct EngineLimits {
-  std::size_t max_batch_size = 10'000;   ///< points per upsert, ids per selector
-  std::size_t max_search_limit = 10'000; ///< limit + offset of a search or scroll
-  std::size_t max_payload_bytes = 1 << 20;
-  std::uint32_t max_vector_dim = 65'536;
-  std::size_t max_collection_name_length = 255;
-  std::size_t max_collections = 0; ///< 0: no limit
-  FilterLimits filter;
-};
-
-/// What every collection shares: the distance backend chosen at start-up, the storage plugin
-/// that holds vectors, and the limits.
-struct EngineContext {
-  DistanceBackend distance;
-  std::shared_ptr<const Plugin> vector_storage;
-  EngineLimits limits;
-};
 
 struct UpdateResult {
   std::uint64_t operation_id = 0; ///< the version the changed points now carry
@@ -54,6 +36,9 @@ struct SearchRequest {
   std::optional<float> score_threshold;
   PayloadSelector with_payload = PayloadSelector::none();
   VectorSelector with_vector = VectorSelector::none();
+  std::size_t hnsw_ef = 0;   ///< 0: the vector's ef_construct
+  bool exact = false;        ///< brute force on every segment
+  bool indexed_only = false; ///< skip segments too large to scan that have no index yet
 };
 
 struct ScrollRequest {
@@ -69,20 +54,42 @@ struct ScrollResult {
   std::optional<PointId> next_page_offset; ///< absent on the last page
 };
 
+struct SegmentInfo {
+  std::uint64_t id = 0;
+  std::uint64_t points = 0;
+  std::uint64_t deleted = 0;
+  bool appendable = false;
+  bool indexed = false;
+};
+
+struct OptimizerStatus {
+  bool running = false;
+  std::string task;        ///< "indexing", "vacuum", "merge" or empty
+  std::uint64_t done = 0;  ///< points processed by the running task
+  std::uint64_t total = 0; ///< points the running task processes
+  std::string last_error;  ///< the last failure, empty when none
+};
+
 struct CollectionInfo {
   std::uint64_t points_count = 0;
+  std::vector<SegmentInfo> segments;
+  OptimizerStatus optimizer;
   std::map<std::string, std::uint64_t> vectors_count; ///< points holding each named vector
   std::map<std::string, PayloadIndex::FieldInfo> payload_schema;
   std::uint64_t last_operation = 0;
   CollectionConfig config;
 };
 
-class Collection final : private PointSource {
+class Collection final {
 public:
   /// A new, empty collection. `config` must have passed parse_collection_config (or be built
-  /// with the same constraints); this checks only what storage needs.
+  /// with the same constraints). Its optimizer thread starts at once.
   static Expected<std::unique_ptr<Collection>> create(std::string name, CollectionConfig config,
                                                       const EngineContext& context);
+  /// Stops the optimizer (a running index build is cancelled) and frees everything.
+  ~Collection();
+  Collection(const Collection&) = delete;
+  Collection& operator=(const Collection&) = delete;
 
   const std::string& name() const noexcept { return name_; }
   const CollectionConfig& config() const noexcept { return config_; }
@@ -110,7 +117,7 @@ public:
   /// Replaces the given vectors of existing points; other vectors and the payload stay.
   Expected<UpdateResult> update_vectors(std::vector<PointVectors> points);
 
-  /// Indexes `key` with `type` (replacing an index of another type on the same key).
+  /// Indexes `key` with `type` in every segment (replacing an index of another type).
   Expected<UpdateResult> create_payload_index(const JsonPath& key, PayloadFieldType type);
   /// Drops the index on `key`; not_found when there is none.
   Expected<UpdateResult> delete_payload_index(const JsonPath& key);
@@ -126,12 +133,13 @@ public:
   /// The number of points matching `filter` (all when null). With exact = false, the
   /// estimate's expected value from payload indexes, without reading payloads.
   Expected<std::uint64_t> count(const Filter* filter, bool exact = true) const;
-  /// The cardinality estimate of `filter` from payload indexes.
+  /// The cardinality estimate of `filter` from payload indexes, summed over segments.
   CardinalityEstimate estimate(const Filter& filter) const;
   /// The `limit` best points after skipping `offset`, best first; ties in score go to the
   /// smaller id. Cosine and Dot score by dot product (larger is better); Euclid returns the
   /// L2 distance and Manhattan the L1 distance (smaller is better). `score_threshold` keeps
-  /// scores at least as good as itself.
+  /// scores at least as good as itself. Indexed segments are searched through their graph
+  /// unless the filter leaves few enough candidates to scan (see the planner in segment.cpp).
   Expected<std::vector<ScoredPoint>> search(const SearchRequest& request) const;
   /// Several searches; fails whole, naming `searches[i]`, if any request is invalid.
   Expected<std::vector<std::vector<ScoredPoint>>>
@@ -139,51 +147,62 @@ public:
 
   CollectionInfo info() const;
 
+  /// Runs the optimizer's pending work now, on this thread, until nothing is left (tests and
+  /// bulk loads call it to reach the indexed state deterministically).
+  Status optimize_now();
+
 private:
-  struct VectorColumn {
-    VectorParams params;
-    std::unique_ptr<RecordStore> store; // record i: the vector of offset i (zeros when absent)
-    Bitmap present;                     // offsets that hold this vector
+  struct Location {
+    Segment* segment;
+    PointOffset offset;
   };
 
   Collection(std::string name, CollectionConfig config, const EngineContext& context)
       : name_(std::move(name)), config_(std::move(config)), context_(context) {}
 
-  // PointSource, for payload indexes and filter plans (callers hold the lock).
-  const Bitmap& live() const override { return live_; }
-  std::optional<PointOffset> offset_of(const PointId& id) const override;
-  const PointId& id_at(PointOffset offset) const override { return ids_[offset]; }
-  const Json& payload_at(PointOffset offset) const override { return payloads_[offset]; }
-
   Status validate_vectors(const NamedVectors& vectors, const std::string& field,
                           bool need_all) const;
-  /// Offsets of the selected live points; with `must_exist`, an id that does not exist fails.
-  Expected<std::vector<PointOffset>> select(const PointsSelector& selector, bool must_exist) const;
-  Status write_vector(VectorColumn& column, PointOffset offset, const std::vector<float>& v);
-  void erase(PointOffset offset);
-  /// Applies `edit` to each selected point's payload and reindexes it.
+  Status check_vector_selector(const VectorSelector& selector, const std::string& field) const;
+  /// The selected live points; with `must_exist`, an id that does not exist fails.
+  Expected<std::vector<Location>> select(const PointsSelector& selector, bool must_exist) const;
   template <class Edit>
   Expected<UpdateResult> edit_payloads(const PointsSelector& selector, Edit&& edit);
   Expected<std::vector<ScoredPoint>> search_locked(const SearchRequest& request,
                                                    const std::string& field) const;
-  Record record(PointOffset offset, const PayloadSelector& with_payload,
+  Record record(const Location& at, const PayloadSelector& with_payload,
                 const VectorSelector& with_vector) const;
-  NamedVectors vectors_of(PointOffset offset, const VectorSelector& selector) const;
-  Status check_vector_selector(const VectorSelector& selector, const std::string& field) const;
+  Expected<Segment*> add_segment();
+  std::optional<Location> find(const PointId& id) const;
+
+  // The optimizer.
+  void optimizer_loop();
+  /// One unit of pending work; false when there is none.
+  Expected<bool> optimize_step();
+  Status rebuild(std::vector<Segment*> sources, const char* task);
+  void wake_optimizer();
 
   const std::string name_;
   const CollectionConfig config_;
   const EngineContext context_;
 
   mutable std::shared_mutex mutex_;
-  std::map<std::string, VectorColumn> columns_;
-  std::vector<PointId> ids_;               // by offset
-  std::vector<Json> payloads_;             // by offset
-  std::vector<std::uint64_t> versions_;    // by offset
-  std::map<PointId, PointOffset> offsets_; // live points, in id order
-  Bitmap live_;
-  PayloadIndex payload_index_;
+  std::vector<std::unique_ptr<Segment>> segments_; // the appendable one is last
+  std::map<PointId, Location> directory_;          // live points, in id order
+  std::vector<std::pair<JsonPath, PayloadFieldType>> indexed_fields_;
   std::uint64_t operation_ = 0;
+  std::uint64_t next_segment_id_ = 0;
+
+  std::mutex optimizer_mutex_; // serialises optimizer steps (thread and optimize_now)
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;
+  bool wake_pending_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> running_{false};
+  std::atomic<std::size_t> progress_{0};
+  std::atomic<std::size_t> progress_total_{0};
+  std::string task_;       // guarded by mutex_
+  std::string last_error_; // guarded by mutex_
+  std::thread optimizer_;
 };
 
 } // namespace vdb

@@ -80,7 +80,9 @@ private:
   const std::uint32_t* links_at(std::uint32_t node, int level) const noexcept {
     return const_cast<HnswGraph*>(this)->links_at(node, level);
   }
-  std::uint32_t max_links(int level) const noexcept { return level == 0 ? 2 * params_.m : params_.m; }
+  std::uint32_t max_links(int level) const noexcept {
+    return level == 0 ? 2 * params_.m : params_.m;
+  }
 
   void insert(std::uint32_t node, VisitedSet& visited, std::vector<Neighbor>& scratch);
   std::uint32_t greedy(const float* query, std::uint32_t entry, int from_level, int to_level,

@@ -42,7 +42,8 @@ public:
 
   class Lease {
   public:
-    Lease(VisitedPool& pool, std::unique_ptr<VisitedSet> set) : pool_(&pool), set_(std::move(set)) {}
+    Lease(VisitedPool& pool, std::unique_ptr<VisitedSet> set)
+        : pool_(&pool), set_(std::move(set)) {}
     Lease(Lease&&) noexcept = default;
     Lease& operator=(Lease&&) noexcept = default;
     Lease(const Lease&) = delete;

@@ -82,13 +82,18 @@ struct Stored {
   bool live = true;
 };
 
-class SearchAgainstBruteForce : public ::testing::TestWithParam<Distance> {};
+// (distance, segmented): segmented collections seal a segment every 1 KB of vectors, index and
+// merge them, and are searched with `exact`, so hits from several segments merge.
+class SearchAgainstBruteForce : public ::testing::TestWithParam<std::tuple<Distance, bool>> {};
 
 TEST_P(SearchAgainstBruteForce, SameHitsSameOrderSameScores) {
-  const Distance distance = GetParam();
+  const auto [distance, segmented] = GetParam();
   std::mt19937 gen(7 + static_cast<unsigned>(distance));
   Catalog catalog(test::engine_context(), CollectionConfig{});
   Json body{{"vectors", {{"size", kDim}, {"distance", to_string(distance)}}}};
+  if (segmented) {
+    body["optimizers_config"] = {{"indexing_threshold", 1}, {"default_segment_number", 3}};
+  }
   ASSERT_TRUE(catalog.create_collection("c", body).ok());
   auto c = *catalog.get("c");
   ASSERT_TRUE(c->create_payload_index(*JsonPath::parse("group"), PayloadFieldType::integer).ok());
@@ -111,6 +116,10 @@ TEST_P(SearchAgainstBruteForce, SameHitsSameOrderSameScores) {
     deleted.push_back(stored[i].id);
   }
   ASSERT_TRUE(c->delete_points(deleted).ok());
+  if (segmented) {
+    ASSERT_TRUE(c->optimize_now().ok());
+    EXPECT_GE(c->info().segments.size(), 2U);
+  }
 
   const std::vector<const char*> filters{
       "{}", R"({"must": {"key": "group", "match": {"any": [1, 2]}}})",
@@ -126,6 +135,7 @@ TEST_P(SearchAgainstBruteForce, SameHitsSameOrderSameScores) {
     request.offset = gen() % 4 == 0 ? gen() % 10 : 0;
     request.filter = &filter;
     request.with_payload = PayloadSelector::all();
+    request.exact = segmented;
     if (q % 3 == 0) {
       request.score_threshold = static_cast<float>(
           reference_score(distance, query, stored[static_cast<std::size_t>(q)].vector));
@@ -165,9 +175,14 @@ TEST_P(SearchAgainstBruteForce, SameHitsSameOrderSameScores) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDistances, SearchAgainstBruteForce,
-                         ::testing::Values(Distance::cosine, Distance::dot, Distance::euclid,
-                                           Distance::manhattan),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+                         ::testing::Combine(::testing::Values(Distance::cosine, Distance::dot,
+                                                              Distance::euclid,
+                                                              Distance::manhattan),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::string(to_string(std::get<0>(info.param))) +
+                                  (std::get<1>(info.param) ? "Segmented" : "");
+                         });
 
 TEST(Search, CosineNormalizesAtInsertAndScoresByDot) {
   Catalog catalog(test::engine_context(), CollectionConfig{});

@@ -110,7 +110,8 @@ TEST_P(HnswRecall, ReachesRecallAt10AgainstBruteForce) {
   std::vector<Neighbor> out;
   for (std::size_t q = 0; q < 100; ++q) {
     const float* query = &d.queries[q * kDim];
-    graph->search(query, 10, 64, [](std::uint32_t) { return true; }, out);
+    graph->search(
+        query, 10, 64, [](std::uint32_t) { return true; }, out);
     total += recall(out, brute_force(d, scorer, query, 10, [](std::uint32_t) { return true; }));
     // A filter keeping one point in five; refused points still route the search.
     const auto fifth = [](std::uint32_t i) { return i % 5 == 0; };
@@ -138,11 +139,13 @@ TEST(HnswGraph, LeavesOutNullVectorsAndHandlesTinyGraphs) {
   const std::vector<float> v{0, 0, 1, 0, 0, 1};
   auto empty = HnswGraph::build({nullptr, nullptr}, scorer, {});
   std::vector<Neighbor> out;
-  empty->search(v.data(), 3, 10, [](std::uint32_t) { return true; }, out);
+  empty->search(
+      v.data(), 3, 10, [](std::uint32_t) { return true; }, out);
   EXPECT_TRUE(out.empty());
   auto two = HnswGraph::build({&v[0], nullptr, &v[4]}, scorer, {});
   EXPECT_EQ(two->nodes(), 2U);
-  two->search(&v[4], 3, 10, [](std::uint32_t) { return true; }, out);
+  two->search(
+      &v[4], 3, 10, [](std::uint32_t) { return true; }, out);
   ASSERT_EQ(out.size(), 2U);
   EXPECT_EQ(out[0].id, 2U);
   EXPECT_EQ(out[1].id, 0U);

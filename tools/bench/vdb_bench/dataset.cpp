@@ -79,8 +79,7 @@ std::vector<float> read_vecs(const std::string& path, std::size_t& dim) {
 }
 
 template <class Allowed>
-void nearest(const Dataset& d, std::size_t k, std::size_t q, Allowed allowed,
-             std::uint32_t* out) {
+void nearest(const Dataset& d, std::size_t k, std::size_t q, Allowed allowed, std::uint32_t* out) {
   std::vector<std::pair<float, std::uint32_t>> all;
   all.reserve(d.size());
   for (std::uint32_t i = 0; i < d.size(); ++i) {
@@ -147,7 +146,8 @@ Dataset make_clustered(std::size_t n, std::size_t dim, std::size_t queries, unsi
   for (float& x : centres) {
     x = normal(gen);
   }
-  const auto draw = [&](std::vector<float>& out, std::vector<std::uint32_t>& labels, std::size_t count) {
+  const auto draw = [&](std::vector<float>& out, std::vector<std::uint32_t>& labels,
+                        std::size_t count) {
     out.resize(count * dim);
     labels.resize(count);
     for (std::size_t i = 0; i < count; ++i) {
@@ -199,17 +199,20 @@ std::vector<std::uint32_t> ground_truth(const Dataset& d, std::size_t k, const s
     std::uint64_t header[3] = {};
     if (in.read(reinterpret_cast<char*>(header), sizeof header) && header[0] == d.size() &&
         header[1] == q && header[2] == k &&
-        in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size() * 4))) {
+        in.read(reinterpret_cast<char*>(out.data()),
+                static_cast<std::streamsize>(out.size() * 4))) {
       return out;
     }
   }
   parallel_queries(q, [&](std::size_t i) {
-    nearest(d, k, i, [](std::uint32_t) { return true; }, &out[i * k]);
+    nearest(
+        d, k, i, [](std::uint32_t) { return true; }, &out[i * k]);
   });
   std::ofstream file(cache, std::ios::binary);
   const std::uint64_t header[3] = {d.size(), q, k};
   file.write(reinterpret_cast<const char*>(header), sizeof header);
-  file.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size() * 4));
+  file.write(reinterpret_cast<const char*>(out.data()),
+             static_cast<std::streamsize>(out.size() * 4));
   return out;
 }
 
@@ -220,7 +223,8 @@ ground_truth_masked(const Dataset& d, std::size_t k,
   std::vector<std::uint32_t> out(q * k);
   parallel_queries(q, [&](std::size_t i) {
     const std::vector<std::uint8_t>& mask = *mask_of_query[i];
-    nearest(d, k, i, [&](std::uint32_t p) { return mask[p] != 0; }, &out[i * k]);
+    nearest(
+        d, k, i, [&](std::uint32_t p) { return mask[p] != 0; }, &out[i * k]);
   });
   return out;
 }

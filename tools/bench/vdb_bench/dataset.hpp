@@ -15,7 +15,8 @@ struct Dataset {
   std::size_t dim = 0;
   std::vector<float> base;    ///< n × dim (unit vectors for cosine)
   std::vector<float> queries; ///< q × dim (unit vectors for cosine)
-  std::vector<std::uint32_t> cluster; ///< per base vector, the cluster it was drawn from (synthetic)
+  std::vector<std::uint32_t>
+      cluster; ///< per base vector, the cluster it was drawn from (synthetic)
   std::vector<std::uint32_t> query_cluster;
 
   std::size_t size() const { return dim == 0 ? 0 : base.size() / dim; }

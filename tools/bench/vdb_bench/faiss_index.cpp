@@ -28,7 +28,8 @@ public:
   void search(const float* query, std::size_t k, std::uint32_t* out) override {
     labels_.resize(k);
     distances_.resize(k);
-    index_->search(1, query, static_cast<faiss::Index::idx_t>(k), distances_.data(), labels_.data());
+    index_->search(1, query, static_cast<faiss::Index::idx_t>(k), distances_.data(),
+                   labels_.data());
     for (std::size_t i = 0; i < k; ++i) {
       out[i] = labels_[i] < 0 ? UINT32_MAX : static_cast<std::uint32_t>(labels_[i]);
     }

@@ -61,7 +61,8 @@ public:
         const int size = h.getListCount(data);
         auto* links = reinterpret_cast<hnswlib::tableint*>(data + 1);
         for (int i = 0; i < size; ++i) {
-          const float dd = h.fstdistfunc_(query, h.getDataByInternalId(links[i]), h.dist_func_param_);
+          const float dd =
+              h.fstdistfunc_(query, h.getDataByInternalId(links[i]), h.dist_func_param_);
           if (dd < best) {
             best = dd;
             current = links[i];
@@ -75,8 +76,10 @@ public:
     hnswlib::VisitedList* vl = h.visited_list_pool_->getFreeVisitedList();
     hnswlib::vl_type* visited = vl->mass;
     const hnswlib::vl_type tag = vl->curV;
-    std::priority_queue<Pair, std::vector<Pair>, hnswlib::HierarchicalNSW<float>::CompareByFirst> top;
-    std::priority_queue<Pair, std::vector<Pair>, hnswlib::HierarchicalNSW<float>::CompareByFirst> candidates;
+    std::priority_queue<Pair, std::vector<Pair>, hnswlib::HierarchicalNSW<float>::CompareByFirst>
+        top;
+    std::priority_queue<Pair, std::vector<Pair>, hnswlib::HierarchicalNSW<float>::CompareByFirst>
+        candidates;
     const auto allowed = [&](hnswlib::tableint id) { return mask[h.getExternalLabel(id)] != 0; };
     float lower = std::numeric_limits<float>::max();
     if (allowed(current)) {
@@ -128,8 +131,8 @@ public:
   }
 
 private:
-  static void fill(std::priority_queue<std::pair<float, hnswlib::labeltype>>& result,
-                   std::size_t k, std::uint32_t* out) {
+  static void fill(std::priority_queue<std::pair<float, hnswlib::labeltype>>& result, std::size_t k,
+                   std::uint32_t* out) {
     std::fill(out, out + k, UINT32_MAX);
     std::size_t n = result.size();
     while (!result.empty()) {

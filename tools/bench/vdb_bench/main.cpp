@@ -103,7 +103,8 @@ std::unique_ptr<AnnIndex> make(const std::string& system, const PluginRegistry& 
 }
 
 // The QPS a system reaches at `target` recall, interpolated linearly on its ef sweep.
-std::optional<double> qps_at(const std::vector<std::pair<double, double>>& recall_qps, double target) {
+std::optional<double> qps_at(const std::vector<std::pair<double, double>>& recall_qps,
+                             double target) {
   for (std::size_t i = 0; i + 1 < recall_qps.size(); ++i) {
     const auto [r0, q0] = recall_qps[i];
     const auto [r1, q1] = recall_qps[i + 1];
@@ -137,29 +138,47 @@ Options parse(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--dataset") o.dataset = value();
-    else if (a == "--n") o.n = std::stoul(value());
-    else if (a == "--dim") o.dim = std::stoul(value());
-    else if (a == "--queries") o.queries = std::stoul(value());
-    else if (a == "--base") o.base = value();
-    else if (a == "--query-file") o.query_file = value();
-    else if (a == "--gt") o.gt_file = value();
-    else if (a == "--m") o.build.m = std::stoul(value());
-    else if (a == "--ef-construct") o.build.ef_construct = std::stoul(value());
-    else if (a == "--threads") o.build.threads = std::stoul(value());
-    else if (a == "--runs") o.runs = std::stoul(value());
-    else if (a == "--json") o.json_path = value();
-    else if (a == "--plot") o.plot_path = value();
-    else if (a == "--cache") o.cache = value();
-    else if (a == "--distance") o.distance = value();
+    if (a == "--dataset")
+      o.dataset = value();
+    else if (a == "--n")
+      o.n = std::stoul(value());
+    else if (a == "--dim")
+      o.dim = std::stoul(value());
+    else if (a == "--queries")
+      o.queries = std::stoul(value());
+    else if (a == "--base")
+      o.base = value();
+    else if (a == "--query-file")
+      o.query_file = value();
+    else if (a == "--gt")
+      o.gt_file = value();
+    else if (a == "--m")
+      o.build.m = std::stoul(value());
+    else if (a == "--ef-construct")
+      o.build.ef_construct = std::stoul(value());
+    else if (a == "--threads")
+      o.build.threads = std::stoul(value());
+    else if (a == "--runs")
+      o.runs = std::stoul(value());
+    else if (a == "--json")
+      o.json_path = value();
+    else if (a == "--plot")
+      o.plot_path = value();
+    else if (a == "--cache")
+      o.cache = value();
+    else if (a == "--distance")
+      o.distance = value();
     else if (a == "--systems") {
       o.systems.clear();
-      for (const auto& s : list(value())) o.systems.insert(s);
+      for (const auto& s : list(value()))
+        o.systems.insert(s);
     } else if (a == "--ef") {
       o.efs.clear();
-      for (const auto& s : list(value())) o.efs.push_back(std::stoul(s));
+      for (const auto& s : list(value()))
+        o.efs.push_back(std::stoul(s));
     } else {
-      throw std::runtime_error("unknown option " + a + " (see the top of tools/bench/vdb_bench/main.cpp)");
+      throw std::runtime_error("unknown option " + a +
+                               " (see the top of tools/bench/vdb_bench/main.cpp)");
     }
   }
   return o;
@@ -177,7 +196,8 @@ void write_plot(const std::string& path, const std::string& title, const Json& r
   std::string plots;
   for (const auto& [system, points] : series) {
     out << "# " << system << "\n";
-    for (const auto& [r, q] : points) out << r << " " << q << "\n";
+    for (const auto& [r, q] : points)
+      out << r << " " << q << "\n";
     out << "\n\n";
     plots += (plots.empty() ? "" : ", ") + std::string("'") + data + "' index " +
              std::to_string(std::distance(series.begin(), series.find(system))) +
@@ -213,16 +233,20 @@ int run(int argc, char** argv) {
   }
   constexpr std::size_t k = 10;
   std::filesystem::create_directories(o.cache);
-  std::cerr << "dataset " << d.name << ": " << d.size() << " x " << d.dim << ", "
-            << d.query_count() << " queries; ground truth...\n";
-  const std::vector<std::uint32_t> truth =
-      !o.gt_file.empty() ? load_ivecs(o.gt_file, k)
-                         : ground_truth(d, k, o.cache + "/" + d.name + ".gt");
+  std::cerr << "dataset " << d.name << ": " << d.size() << " x " << d.dim << ", " << d.query_count()
+            << " queries; ground truth...\n";
+  const std::vector<std::uint32_t> truth = !o.gt_file.empty()
+                                               ? load_ivecs(o.gt_file, k)
+                                               : ground_truth(d, k, o.cache + "/" + d.name + ".gt");
 
-  Json report{{"dataset", d.name},       {"n", d.size()},
-              {"dim", d.dim},            {"queries", d.query_count()},
-              {"m", o.build.m},          {"ef_construct", o.build.ef_construct},
-              {"build_threads", o.build.threads}, {"runs", o.runs},
+  Json report{{"dataset", d.name},
+              {"n", d.size()},
+              {"dim", d.dim},
+              {"queries", d.query_count()},
+              {"m", o.build.m},
+              {"ef_construct", o.build.ef_construct},
+              {"build_threads", o.build.threads},
+              {"runs", o.runs},
               {"rows", Json::array()}};
   std::printf("%-10s %6s %8s %10s\n", "system", "ef", "recall", "QPS");
   std::map<std::string, std::vector<std::pair<double, double>>> curves;
@@ -271,19 +295,24 @@ int run(int argc, char** argv) {
       const double m = median(qps);
       curves[system].emplace_back(r, m);
       std::printf("%-10s %6zu %8.4f %10.0f\n", system.c_str(), ef, r, m);
-      report["rows"].push_back({{"system", system}, {"ef", ef}, {"recall", r}, {"qps", m},
-                                {"m", o.build.m}, {"ef_construct", o.build.ef_construct}});
+      report["rows"].push_back({{"system", system},
+                                {"ef", ef},
+                                {"recall", r},
+                                {"qps", m},
+                                {"m", o.build.m},
+                                {"ef_construct", o.build.ef_construct}});
     }
   }
-  std::printf("\n%-10s %12s %12s %10s %10s %10s\n", "system", "QPS@0.95", "QPS@0.99",
-              "build 1t", "build Nt", "memory MB");
+  std::printf("\n%-10s %12s %12s %10s %10s %10s\n", "system", "QPS@0.95", "QPS@0.99", "build 1t",
+              "build Nt", "memory MB");
   Json summary = Json::object();
   for (const auto& [system, curve] : curves) {
     const auto at95 = qps_at(curve, 0.95);
     const auto at99 = qps_at(curve, 0.99);
     Json build;
     for (const Json& r : report["rows"]) {
-      if (r["system"] == system && r.contains("build_seconds_1_thread")) build = r;
+      if (r["system"] == system && r.contains("build_seconds_1_thread"))
+        build = r;
     }
     std::printf("%-10s %12.0f %12.0f %10.2f %10.2f %10.1f\n", system.c_str(), at95.value_or(0),
                 at99.value_or(0), build["build_seconds_1_thread"].get<double>(),

@@ -26,13 +26,15 @@ void VdbIndex::build(const Dataset& d, const BuildParams& params) {
 }
 
 void VdbIndex::search(const float* query, std::size_t k, std::uint32_t* out) {
-  graph_->search(query, k, ef_, [](std::uint32_t) { return true; }, hits_);
+  graph_->search(
+      query, k, ef_, [](std::uint32_t) { return true; }, hits_);
   fill(k, out);
 }
 
 bool VdbIndex::search_filtered(const float* query, std::size_t k,
                                const std::vector<std::uint8_t>& mask, std::uint32_t* out) {
-  graph_->search(query, k, ef_, [&](std::uint32_t id) { return mask[id] != 0; }, hits_);
+  graph_->search(
+      query, k, ef_, [&](std::uint32_t id) { return mask[id] != 0; }, hits_);
   fill(k, out);
   return true;
 }

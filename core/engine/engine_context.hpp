@@ -1,0 +1,34 @@
+// What every collection of a database shares: the distance backend chosen at start-up, the
+// storage plugin that holds vectors, and the limits of a request.
+#pragma once
+
+#include "core/engine/filter.hpp"
+#include "core/plugin_host/distance_backend.hpp"
+#include "core/plugin_host/plugin.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace vdb {
+
+/// Bounds on what one request may ask for (config section `limits`).
+struct EngineLimits {
+  std::size_t max_batch_size = 10'000;   ///< points per upsert, ids per selector
+  std::size_t max_search_limit = 10'000; ///< limit + offset of a search or scroll
+  std::size_t max_payload_bytes = 1 << 20;
+  std::uint32_t max_vector_dim = 65'536;
+  std::size_t max_collection_name_length = 255;
+  std::size_t max_collections = 0; ///< 0: no limit
+  FilterLimits filter;
+};
+
+/// What every collection shares: the distance backend chosen at start-up, the storage plugin
+/// that holds vectors, and the limits.
+struct EngineContext {
+  DistanceBackend distance;
+  std::shared_ptr<const Plugin> vector_storage;
+  EngineLimits limits;
+};
+
+} // namespace vdb

@@ -1,0 +1,158 @@
+// A segment: a part of a collection's points with their vectors (in a storage plugin), payloads,
+// payload indexes and, once built, an HNSW graph per vector. New points go to the collection's
+// one appendable segment; a sealed segment never changes its vectors again (its points can be
+// deleted and their payloads edited), so an index can be built over it without locks.
+//
+// Thread-safety: the owning Collection serialises writers and readers with its mutex; building
+// a graph reads a sealed segment's vectors without that mutex.
+#pragma once
+
+#include "core/common/error.hpp"
+#include "core/engine/collection_config.hpp"
+#include "core/engine/filter_plan.hpp"
+#include "core/engine/payload_index.hpp"
+#include "core/engine/point.hpp"
+#include "core/index/hnsw_graph.hpp"
+#include "core/plugin_host/record_store.hpp"
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace vdb {
+
+struct EngineContext;
+
+/// The ranking key of a raw kernel value, larger is better for every distance, and the score
+/// users see.
+struct ScoreRule {
+  Distance distance = Distance::dot;
+  bool larger_is_better() const noexcept {
+    return distance == Distance::cosine || distance == Distance::dot;
+  }
+  float key(float raw) const noexcept { return larger_is_better() ? raw : -raw; }
+  float raw(float key) const noexcept { return larger_is_better() ? key : -key; }
+  float score(float raw) const noexcept;
+  /// Whether a score passes `score_threshold` (equality passes).
+  bool passes(float score, float threshold) const noexcept {
+    return larger_is_better() ? score >= threshold : score <= threshold;
+  }
+};
+
+/// A search hit inside one segment.
+struct SegmentHit {
+  float key; ///< larger is better
+  PointOffset offset;
+};
+
+/// What a segment search needs besides the query.
+struct SegmentSearch {
+  const std::string* vector_name = nullptr;
+  const float* query = nullptr; ///< normalised for Cosine
+  std::size_t k = 10;           ///< limit + offset
+  const Filter* filter = nullptr;
+  std::size_t ef = 0;               ///< 0: ef_construct
+  bool exact = false;               ///< brute force even with a graph
+  std::size_t full_scan_points = 0; ///< below this many candidates, brute force
+};
+
+/// How a segment answered a search (for tests and diagnostics).
+enum class SearchStrategy { exact_all, exact_filtered, graph, graph_filtered };
+
+class Segment final : public PointSource {
+public:
+  static Expected<std::unique_ptr<Segment>> create(std::uint64_t id, const CollectionConfig& config,
+                                                   const EngineContext& context);
+
+  std::uint64_t id() const noexcept { return id_; }
+  bool appendable() const noexcept { return appendable_; }
+  /// Makes the segment immutable in its vectors (the collection opens a new appendable one).
+  void seal() noexcept { appendable_ = false; }
+
+  // ---- writes (the collection holds its write lock) ----
+  /// Adds a point at a new offset.
+  Expected<PointOffset> append(const PointStruct& point, std::uint64_t version);
+  /// Replaces the point at `offset` whole (appendable segments only).
+  Status replace(PointOffset offset, const PointStruct& point, std::uint64_t version);
+  /// Replaces some vectors of the point at `offset` (appendable segments only).
+  Status write_vectors(PointOffset offset, const NamedVectors& vectors, std::uint64_t version);
+  void set_payload(PointOffset offset, Json payload, std::uint64_t version);
+  void remove(PointOffset offset);
+  void create_index(const JsonPath& key, PayloadFieldType type) {
+    payload_index_.create(key, type, *this);
+  }
+  bool drop_index(const JsonPath& key) { return payload_index_.drop(key); }
+
+  // ---- reads ----
+  const Bitmap& live() const override { return live_; }
+  std::optional<PointOffset> offset_of(const PointId& id) const override;
+  const PointId& id_at(PointOffset offset) const override { return ids_[offset]; }
+  const Json& payload_at(PointOffset offset) const override { return payloads_[offset]; }
+  std::uint64_t version_at(PointOffset offset) const { return versions_[offset]; }
+  const PayloadIndex& payload_index() const noexcept { return payload_index_; }
+  /// The vectors of a point the selector asks for.
+  NamedVectors vectors_of(PointOffset offset, const VectorSelector& selector) const;
+  bool has_vector(const std::string& name, PointOffset offset) const;
+
+  /// The best `request.k` points of this segment, best first.
+  Expected<std::vector<SegmentHit>> search(const SegmentSearch& request,
+                                           SearchStrategy* strategy = nullptr) const;
+
+  std::uint64_t points() const noexcept { return live_.cardinality(); }
+  std::uint64_t slots() const noexcept { return ids_.size(); }
+  std::uint64_t deleted() const noexcept { return slots() - points(); }
+  /// Bytes of vector data of live points (all vectors).
+  std::uint64_t vector_bytes() const noexcept;
+  bool indexed() const noexcept { return !graphs_.empty(); }
+
+  // ---- indexing (the optimizer) ----
+  /// What building this sealed segment's graphs needs, taken under the collection's lock.
+  struct GraphInput {
+    std::string name;
+    std::vector<const float*> vectors; ///< by offset; null for absent or deleted points
+    VectorScorer scorer;
+    HnswParams params;
+  };
+  std::vector<GraphInput> graph_inputs() const;
+  /// Builds the graphs from inputs, without any lock. Fails when cancelled.
+  static Expected<std::map<std::string, std::unique_ptr<HnswGraph>>>
+  build_graphs(std::vector<GraphInput> inputs, const std::atomic<bool>& cancel,
+               std::atomic<std::size_t>& progress);
+  /// Installs built graphs (the collection holds its write lock).
+  void install_graphs(std::map<std::string, std::unique_ptr<HnswGraph>> graphs) {
+    graphs_ = std::move(graphs);
+  }
+
+private:
+  struct VectorColumn {
+    VectorParams params;
+    HnswConfig hnsw;
+    std::unique_ptr<RecordStore> store; // record i: the vector at offset i (zeros when absent)
+    Bitmap present;
+  };
+
+  Segment(std::uint64_t id, const EngineContext& context) : id_(id), context_(context) {}
+  Status write_vector(VectorColumn& column, PointOffset offset, const std::vector<float>& v);
+  std::vector<SegmentHit> exact(const VectorColumn& column, const float* query, std::size_t k,
+                                const FilterPlan& plan) const;
+
+  std::uint64_t id_;
+  const EngineContext& context_;
+  bool appendable_ = true;
+  std::map<std::string, VectorColumn> columns_;
+  std::vector<PointId> ids_;
+  std::vector<Json> payloads_;
+  std::vector<std::uint64_t> versions_;
+  std::unordered_map<PointId, PointOffset, PointIdHash> offsets_; // live points
+  Bitmap live_;
+  PayloadIndex payload_index_;
+  std::map<std::string, std::unique_ptr<HnswGraph>> graphs_;
+};
+
+/// The vector stored for Cosine: normalised (a zero vector stays zero).
+void normalize(std::vector<float>& v);
+
+} // namespace vdb

@@ -1,0 +1,132 @@
+// Segments and the optimizer as a user sees them: points keep their latest version across
+// sealing, indexing, vacuum and merge; deleted points never come back; info reports segments.
+#include "support/engine.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+namespace vdb {
+namespace {
+
+using test::filter_of;
+
+PointId id(std::uint64_t n) { return PointId::from_number(n); }
+
+std::shared_ptr<Collection> small_segments(Catalog& catalog) {
+  // 1 KB of 8-d vectors is 32 points per segment; vacuum from 10 deleted points.
+  EXPECT_TRUE(catalog
+                  .create_collection("c", Json::parse(R"({
+      "vectors": {"size": 8, "distance": "Euclid"},
+      "hnsw_config": {"m": 8, "ef_construct": 32},
+      "optimizers_config": {"indexing_threshold": 1, "default_segment_number": 2,
+                            "vacuum_min_vector_number": 100, "deleted_threshold": 0.3}})"))
+                  .ok());
+  return *catalog.get("c");
+}
+
+std::vector<float> vec(std::uint64_t i) {
+  std::vector<float> v(8);
+  for (std::size_t j = 0; j < 8; ++j) {
+    v[j] = static_cast<float>((i * 7 + j * 13) % 29);
+  }
+  return v;
+}
+
+TEST(Segments, PointsSurviveSealingIndexingAndMerging) {
+  Catalog catalog(test::engine_context(), CollectionConfig{});
+  auto c = small_segments(catalog);
+  for (std::uint64_t i = 0; i < 400; ++i) {
+    ASSERT_TRUE(c->upsert({PointStruct{id(i), {{"", vec(i)}}, Json{{"i", i}}}}).ok());
+  }
+  ASSERT_TRUE(c->optimize_now().ok());
+  CollectionInfo info = c->info();
+  EXPECT_EQ(info.points_count, 400U);
+  ASSERT_GE(info.segments.size(), 2U);
+  EXPECT_LE(info.segments.size(), 3U); // merged down to 2 sealed + the appendable one
+  EXPECT_TRUE(info.segments.back().appendable);
+  for (std::size_t s = 0; s + 1 < info.segments.size(); ++s) {
+    EXPECT_TRUE(info.segments[s].indexed);
+    EXPECT_FALSE(info.segments[s].appendable);
+  }
+  // Every point reads back with its own payload and vector.
+  for (std::uint64_t i = 0; i < 400; i += 37) {
+    auto r = c->retrieve({id(i)}, PayloadSelector::all(), VectorSelector::every());
+    ASSERT_EQ(r->size(), 1U);
+    EXPECT_EQ((*r)[0].payload->at("i"), i);
+    EXPECT_EQ((*r)[0].vectors.at(""), vec(i));
+  }
+  // A point in a sealed segment is replaced: the old version is never returned.
+  ASSERT_TRUE(c->upsert({PointStruct{id(5), {{"", vec(999)}}, Json{{"i", "new"}}}}).ok());
+  SearchRequest s;
+  s.vector = vec(5);
+  s.limit = 400;
+  s.with_payload = PayloadSelector::all();
+  auto hits = c->search(s);
+  ASSERT_TRUE(hits.ok());
+  std::size_t fives = 0;
+  for (const ScoredPoint& h : *hits) {
+    if (h.id == id(5)) {
+      ++fives;
+      EXPECT_EQ(h.payload->at("i"), "new");
+    }
+  }
+  EXPECT_EQ(fives, 1U);
+  EXPECT_EQ(*c->count(nullptr), 400U);
+}
+
+TEST(Segments, DeletedPointsNeverComeBackAndVacuumReclaimsThem) {
+  Catalog catalog(test::engine_context(), CollectionConfig{});
+  auto c = small_segments(catalog);
+  std::vector<PointStruct> points;
+  for (std::uint64_t i = 0; i < 600; ++i) {
+    points.push_back(PointStruct{id(i), {{"", vec(i)}}, Json{{"even", i % 2 == 0}}});
+  }
+  ASSERT_TRUE(c->upsert(points).ok()); // one batch: one large segment
+  ASSERT_TRUE(c->optimize_now().ok());
+  ASSERT_TRUE(
+      c->delete_points(filter_of(R"({"must": {"key": "even", "match": {"value": true}}})")).ok());
+  ASSERT_TRUE(c->optimize_now().ok());
+  const CollectionInfo info = c->info();
+  EXPECT_EQ(info.points_count, 300U);
+  for (const SegmentInfo& s : info.segments) {
+    EXPECT_EQ(s.deleted, 0U) << "segment " << s.id << " was not vacuumed";
+  }
+  SearchRequest s;
+  s.vector = vec(0);
+  s.limit = 600;
+  auto hits = c->search(s);
+  ASSERT_EQ(hits->size(), 300U);
+  for (const ScoredPoint& h : *hits) {
+    EXPECT_EQ(h.id.number() % 2, 1U);
+  }
+}
+
+TEST(Segments, PayloadEditsDuringAnIndexBuildAreKept) {
+  Catalog catalog(test::engine_context(), CollectionConfig{});
+  auto c = small_segments(catalog);
+  for (std::uint64_t i = 0; i < 300; ++i) {
+    ASSERT_TRUE(c->upsert({PointStruct{id(i), {{"", vec(i)}}, Json{{"v", 0}}}}).ok());
+  }
+  // Writes race the background optimizer; whatever it is doing, the last write wins.
+  for (int round = 1; round <= 20; ++round) {
+    ASSERT_TRUE(c->set_payload(Json{{"v", round}}, std::vector<PointId>{id(round * 2)}).ok());
+    ASSERT_TRUE(c->delete_points(std::vector<PointId>{id(100 + round * 3)}).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(c->optimize_now().ok());
+  for (int round = 1; round <= 20; ++round) {
+    auto r = c->retrieve({id(round * 2)}, PayloadSelector::all(), VectorSelector::none());
+    ASSERT_EQ(r->size(), 1U);
+    EXPECT_EQ((*r)[0].payload->at("v"), round);
+    EXPECT_TRUE(c->retrieve({id(100 + round * 3)}, PayloadSelector::none(), VectorSelector::none())
+                    ->empty());
+  }
+  EXPECT_EQ(*c->count(nullptr), 280U);
+}
+
+} // namespace
+} // namespace vdb
