@@ -1,0 +1,164 @@
+// Search recall through the whole engine (segments, HNSW, planner) against exact search, with
+// and without filters, at several selectivities, independent of the vectors and tied to their
+// clusters. Labelled slow: it builds real indexes.
+#include "support/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <iostream>
+#include <random>
+#include <set>
+
+namespace vdb {
+namespace {
+
+constexpr std::size_t kDim = 32;
+constexpr std::size_t kPoints = 20'000;
+constexpr std::size_t kClusters = 100;
+
+class Recall : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    catalog_ = new Catalog(test::engine_context(), CollectionConfig{});
+    // ~2.5 MB of vectors: sealed every 1,000 KB, merged into 2 indexed segments; graphs are
+    // used above 100 KB of candidates (800 vectors).
+    ASSERT_TRUE(catalog_
+                    ->create_collection("r", Json::parse(R"({
+        "vectors": {"size": 32, "distance": "Cosine"},
+        "hnsw_config": {"full_scan_threshold": 100},
+        "optimizers_config": {"indexing_threshold": 1000, "default_segment_number": 2}})"))
+                    .ok());
+    collection_ = *catalog_->get("r");
+    std::mt19937 gen(5);
+    std::normal_distribution<float> normal;
+    centres_.resize(kClusters * kDim);
+    for (float& x : centres_) {
+      x = normal(gen);
+    }
+    std::vector<PointStruct> batch;
+    for (std::size_t i = 0; i < kPoints; ++i) {
+      const std::size_t c = gen() % kClusters;
+      std::vector<float> v(kDim);
+      for (std::size_t j = 0; j < kDim; ++j) {
+        v[j] = centres_[c * kDim + j] + 0.6F * normal(gen);
+      }
+      // rnd: independent of the vector; cluster: tied to it.
+      batch.push_back(PointStruct{PointId::from_number(i), {{"", v}},
+                                  Json{{"rnd", static_cast<int>(gen() % 1000)},
+                                       {"cluster", static_cast<int>(c)}}});
+      if (batch.size() == 1000) {
+        ASSERT_TRUE(collection_->upsert(std::move(batch)).ok());
+        batch.clear();
+      }
+    }
+    ASSERT_TRUE(collection_->create_payload_index(*JsonPath::parse("rnd"), PayloadFieldType::integer).ok());
+    ASSERT_TRUE(collection_->create_payload_index(*JsonPath::parse("cluster"), PayloadFieldType::integer).ok());
+    ASSERT_TRUE(collection_->optimize_now().ok());
+  }
+  static void TearDownTestSuite() {
+    collection_.reset();
+    delete catalog_;
+  }
+
+  static std::vector<float> query(std::mt19937& gen, std::size_t* cluster) {
+    std::normal_distribution<float> normal;
+    *cluster = gen() % kClusters;
+    std::vector<float> v(kDim);
+    for (std::size_t j = 0; j < kDim; ++j) {
+      v[j] = centres_[*cluster * kDim + j] + 0.6F * normal(gen);
+    }
+    return v;
+  }
+
+  // Mean recall@10 of the planned search against exact search over 100 queries.
+  static double recall(const std::function<std::string(std::size_t cluster)>& filter_json) {
+    std::mt19937 gen(17);
+    double total = 0;
+    for (int q = 0; q < 100; ++q) {
+      std::size_t cluster = 0;
+      SearchRequest s;
+      s.vector = query(gen, &cluster);
+      s.limit = 10;
+      Filter filter;
+      if (filter_json) {
+        filter = test::filter_of(filter_json(cluster));
+        s.filter = &filter;
+      }
+      auto approximate = collection_->search(s);
+      s.exact = true;
+      auto exact = collection_->search(s);
+      EXPECT_TRUE(approximate.ok() && exact.ok());
+      std::set<PointId> want;
+      for (const ScoredPoint& p : *exact) {
+        want.insert(p.id);
+      }
+      std::size_t hit = 0;
+      for (const ScoredPoint& p : *approximate) {
+        hit += want.count(p.id);
+      }
+      total += want.empty() ? 1.0 : static_cast<double>(hit) / static_cast<double>(want.size());
+    }
+    return total / 100;
+  }
+
+  static Catalog* catalog_;
+  static std::shared_ptr<Collection> collection_;
+  static std::vector<float> centres_;
+};
+
+Catalog* Recall::catalog_ = nullptr;
+std::shared_ptr<Collection> Recall::collection_;
+std::vector<float> Recall::centres_;
+
+TEST_F(Recall, SegmentsAreIndexed) {
+  const CollectionInfo info = collection_->info();
+  std::size_t indexed = 0;
+  for (const SegmentInfo& s : info.segments) {
+    indexed += s.indexed ? 1 : 0;
+  }
+  EXPECT_GE(indexed, 1U);
+  EXPECT_EQ(info.points_count, kPoints);
+}
+
+TEST_F(Recall, UnfilteredAt10) {
+  const double r = recall(nullptr);
+  EXPECT_GE(r, 0.95);
+  RecordProperty("recall", std::to_string(r));
+  std::cout << "recall@10 unfiltered: " << r << "\n";
+}
+
+TEST_F(Recall, IndependentFilters) {
+  for (const int per_mille : {500, 100, 10, 1}) {
+    const double r = recall([per_mille](std::size_t) {
+      return R"({"must": {"key": "rnd", "range": {"lt": )" + std::to_string(per_mille) + "}}}";
+    });
+    EXPECT_GE(r, 0.95) << "selectivity " << per_mille << "/1000";
+    std::cout << "recall@10 at " << per_mille << "/1000: " << r << "\n";
+  }
+}
+
+TEST_F(Recall, FiltersTiedToClusters) {
+  // The query's own cluster (1%), and a different cluster: the hard case, where the matching
+  // points lie far from the query.
+  EXPECT_GE(recall([](std::size_t c) {
+              return R"({"must": {"key": "cluster", "match": {"value": )" + std::to_string(c) + "}}}";
+            }),
+            0.95);
+  EXPECT_GE(recall([](std::size_t c) {
+              return R"({"must": {"key": "cluster", "match": {"any": [)" +
+                     std::to_string((c + 1) % kClusters) + ", " + std::to_string((c + 2) % kClusters) +
+                     "]}}}";
+            }),
+            0.95);
+  // 50% of clusters, none of them the query's.
+  EXPECT_GE(recall([](std::size_t c) {
+              return R"({"must_not": {"key": "cluster", "match": {"value": )" + std::to_string(c) +
+                     "}}, \"must\": {\"key\": \"cluster\", \"range\": {\"gte\": " +
+                     std::to_string(c < 50 ? 50 : 0) + ", \"lt\": " + std::to_string(c < 50 ? 100 : 50) + "}}}";
+            }),
+            0.95);
+}
+
+} // namespace
+} // namespace vdb
