@@ -53,6 +53,13 @@ public:
   virtual std::optional<Bitmap> filter(const FieldCondition& condition) const = 0;
   /// An estimate for the conditions filter() serves; nothing for the others.
   virtual std::optional<CardinalityEstimate> estimate(const FieldCondition& condition) const = 0;
+  /// Whether the point at `offset` matches `condition`, read from the index's own copy of the
+  /// point's values (O(values of the point)), or nothing when this index cannot tell exactly.
+  /// Gives the same answers as filter(): plans use it instead of building a large bitmap.
+  virtual std::optional<bool> check(const FieldCondition& condition, PointOffset offset) const {
+    (void)condition, (void)offset;
+    return std::nullopt;
+  }
 
   /// Points with at least one value this index stores.
   virtual std::uint64_t indexed_points() const noexcept = 0;

@@ -7,10 +7,11 @@
 namespace vdb {
 
 FilterPlan FilterPlan::compile(const Filter* filter, const PayloadIndex& index,
-                               const PointSource& source) {
+                               const PointSource& source, Mode mode) {
   FilterPlan plan(index, source);
+  plan.mode_ = mode;
   if (filter == nullptr || filter->empty()) {
-    plan.root_.bits = source.live();
+    plan.all_ = true; // no copy of the live set: every live point matches
   } else {
     plan.root_ = plan.compile_filter(*filter);
   }
@@ -29,6 +30,17 @@ FilterPlan::Node FilterPlan::compile_condition(const Condition& condition) const
   }
   if (const auto* field = std::get_if<FieldCondition>(&condition.value)) {
     if (const FieldIndex* index = index_->find(field->key)) {
+      if (mode_ == Mode::checks) {
+        // A large match set is cheaper to check per visited point than to build.
+        const auto estimate = index->estimate(*field);
+        const std::uint64_t small = std::max<std::uint64_t>(4096, source_->live().cardinality() / 32);
+        if (estimate && estimate->max > small && index->check(*field, 0).has_value()) {
+          node.kind = Node::Kind::index_check;
+          node.condition = &condition;
+          node.index = index;
+          return node;
+        }
+      }
       if (auto bits = index->filter(*field)) {
         node.bits = std::move(*bits);
         node.bits &= source_->live();
@@ -67,9 +79,22 @@ FilterPlan::Node FilterPlan::compile_filter(const Filter& filter) const {
   }
   fold(node, source_->live());
   // Cheap checks first: bitmaps before payload reads, smaller bitmaps first in `must`.
-  const auto order = [](const Node& a, const Node& b) {
+  const auto cost = [](const Node& n) {
+    switch (n.kind) {
+    case Node::Kind::bitmap:
+      return 0;
+    case Node::Kind::index_check:
+      return 1;
+    case Node::Kind::filter:
+      return 2;
+    case Node::Kind::condition:
+      return 3;
+    }
+    return 3;
+  };
+  const auto order = [&cost](const Node& a, const Node& b) {
     if (a.kind != b.kind) {
-      return a.kind == Node::Kind::bitmap;
+      return cost(a) < cost(b);
     }
     return a.kind == Node::Kind::bitmap && a.bits.cardinality() < b.bits.cardinality();
   };
@@ -118,7 +143,7 @@ bool FilterPlan::fold(Node& node, const Bitmap& live) {
   return true;
 }
 
-bool FilterPlan::matches(PointOffset offset) const { return matches(root_, offset); }
+bool FilterPlan::matches(PointOffset offset) const { return all_ || matches(root_, offset); }
 
 bool FilterPlan::matches(const Node& node, PointOffset offset) const {
   switch (node.kind) {
@@ -126,6 +151,8 @@ bool FilterPlan::matches(const Node& node, PointOffset offset) const {
     return node.bits.contains(offset);
   case Node::Kind::condition:
     return check_condition(*node.condition, offset);
+  case Node::Kind::index_check:
+    return *node.index->check(std::get<FieldCondition>(node.condition->value), offset);
   case Node::Kind::filter:
     break;
   }

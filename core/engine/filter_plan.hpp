@@ -10,34 +10,50 @@ namespace vdb {
 
 class FilterPlan {
 public:
+  /// How index-served conditions are compiled. `bitmaps`: each becomes the bitmap of its
+  /// matches (best when every candidate is visited: exact scans, counts). `checks`: a condition
+  /// matching many points is checked per point against the index's copy of the point's values
+  /// instead (best for graph search, which visits few points), and only small ones become
+  /// bitmaps.
+  enum class Mode { bitmaps, checks };
+
   /// Compiles `filter`; a null filter matches every live point.
   static FilterPlan compile(const Filter* filter, const PayloadIndex& index,
-                            const PointSource& source);
+                            const PointSource& source, Mode mode = Mode::bitmaps);
 
   /// Whether the live point at `offset` matches. (The plan never checks liveness itself.)
   bool matches(PointOffset offset) const;
 
   /// Every match, when the plan folded into one bitmap (live points only).
   const Bitmap* exact() const noexcept {
+    if (all_) {
+      return &source_->live();
+    }
     return root_.kind == Node::Kind::bitmap ? &root_.bits : nullptr;
   }
   /// A set that holds every match, to iterate instead of all live points: the exact set, or the
   /// smallest bitmap among the top-level `must` conditions, or the live points.
   const Bitmap& candidates() const noexcept {
+    if (all_) {
+      return source_->live();
+    }
     if (root_.kind == Node::Kind::bitmap) {
       return root_.bits;
     }
     return narrowest_must_ ? root_.must[*narrowest_must_].bits : source_->live();
   }
   /// Whether some condition needs payload checks.
-  bool checks_payloads() const noexcept { return root_.kind != Node::Kind::bitmap; }
+  bool checks_payloads() const noexcept { return !all_ && root_.kind != Node::Kind::bitmap; }
+  /// Whether the plan matches every live point (no filter).
+  bool all() const noexcept { return all_; }
 
 private:
   struct Node {
-    enum class Kind { bitmap, condition, filter };
+    enum class Kind { bitmap, condition, index_check, filter };
     Kind kind = Kind::bitmap;
     Bitmap bits;                          // Kind::bitmap: exact matches among live points
-    const Condition* condition = nullptr; // Kind::condition: checked on the payload
+    const Condition* condition = nullptr; // Kind::condition / index_check: what to check
+    const FieldIndex* index = nullptr;    // Kind::index_check: the index that checks it
     std::vector<Node> must, should, must_not, min_should;
     std::size_t min_count = 0;
     bool has_min_should = false;
@@ -53,8 +69,10 @@ private:
 
   const PayloadIndex* index_;
   const PointSource* source_;
+  Mode mode_ = Mode::bitmaps;
   Node root_;
   std::optional<std::size_t> narrowest_must_; // the smallest bitmap in root_.must
+  bool all_ = false;
 };
 
 } // namespace vdb

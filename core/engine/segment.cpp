@@ -86,7 +86,7 @@ Expected<std::unique_ptr<Segment>> Segment::create(std::uint64_t id, const Colle
     auto store = RecordStore::open(context.vector_storage, options);
     VDB_TRY(store);
     s->columns_[name] = VectorColumn{
-        params, params.hnsw_config.value_or(config.hnsw_config), std::move(*store), {}};
+        params, params.hnsw_config.value_or(config.hnsw_config), std::move(*store), {}, {}};
   }
   return s;
 }
@@ -110,6 +110,12 @@ Status Segment::write_vector(VectorColumn& column, PointOffset offset,
     VDB_TRY(column.store->overwrite(offset, stored.data()));
   } else {
     VDB_TRY(column.store->append(stored.data()));
+  }
+  if (column.pointers.size() <= offset) {
+    auto record = column.store->get(offset);
+    VDB_TRY(record);
+    column.pointers.resize(static_cast<std::size_t>(offset) + 1, nullptr);
+    column.pointers[offset] = static_cast<const float*>(*record);
   }
   column.present.add(offset);
   return {};
@@ -228,18 +234,23 @@ std::vector<SegmentHit> Segment::exact(const VectorColumn& column, const float* 
     }
     n = 0;
   };
-  for (const PointOffset offset : plan.candidates()) {
-    if (!column.present.contains(offset) || !live_.contains(offset) || !plan.matches(offset)) {
-      continue;
-    }
-    auto vector = column.store->get(offset);
-    if (!vector) {
-      continue; // cannot happen for a present vector; skipping beats aborting a search
-    }
-    block[n] = static_cast<const float*>(*vector);
+  const auto add = [&](PointOffset offset) {
+    block[n] = column.pointers[offset];
     offsets[n] = offset;
     if (++n == kScoreBlock) {
       flush();
+    }
+  };
+  if (const Bitmap* matches = plan.exact()) {
+    // Every candidate matches: one intersection instead of checks per point.
+    for (const PointOffset offset : *matches & column.present) {
+      add(offset);
+    }
+  } else {
+    for (const PointOffset offset : plan.candidates()) {
+      if (column.present.contains(offset) && live_.contains(offset) && plan.matches(offset)) {
+        add(offset);
+      }
     }
   }
   if (n != 0) {
@@ -251,7 +262,6 @@ std::vector<SegmentHit> Segment::exact(const VectorColumn& column, const float* 
 Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request,
                                                   SearchStrategy* strategy) const {
   const VectorColumn& column = columns_.at(*request.vector_name);
-  const FilterPlan plan = FilterPlan::compile(request.filter, payload_index_, *this);
   const auto graph_it = graphs_.find(*request.vector_name);
   const HnswGraph* graph = graph_it == graphs_.end() ? nullptr : graph_it->second.get();
   const bool filtered = request.filter != nullptr && !request.filter->empty();
@@ -260,14 +270,27 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request,
       *strategy = s;
     }
   };
+  const auto scan = [&]() {
+    set(filtered ? SearchStrategy::exact_filtered : SearchStrategy::exact_all);
+    const FilterPlan plan = FilterPlan::compile(request.filter, payload_index_, *this);
+    return exact(column, request.query, request.k, plan);
+  };
 
-  // The planner: brute force over the candidates when they are few, the graph otherwise.
-  bool use_graph = graph != nullptr && !request.exact;
-  if (use_graph) {
+  // The planner: brute force over the matching points when there are few of them (below
+  // full_scan_threshold), the graph otherwise; in between, a sample decides.
+  if (graph == nullptr || request.exact) {
+    return scan();
+  }
+  if (!filtered) {
+    if (column.present.cardinality() < request.full_scan_points) {
+      return scan();
+    }
+  }
+  const FilterPlan plan =
+      FilterPlan::compile(request.filter, payload_index_, *this, FilterPlan::Mode::checks);
+  if (filtered) {
     std::uint64_t matching = 0;
-    if (!filtered) {
-      matching = column.present.cardinality();
-    } else if (const Bitmap* all = plan.exact()) {
+    if (const Bitmap* all = plan.exact()) {
       matching = all->cardinality();
     } else {
       const CardinalityEstimate e = payload_index_.estimate(*request.filter, *this);
@@ -289,11 +312,9 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request,
         matching = samples == 0 ? 0 : hits * total / samples;
       }
     }
-    use_graph = matching >= request.full_scan_points;
-  }
-  if (!use_graph) {
-    set(filtered ? SearchStrategy::exact_filtered : SearchStrategy::exact_all);
-    return exact(column, request.query, request.k, plan);
+    if (matching < request.full_scan_points) {
+      return scan();
+    }
   }
 
   set(filtered ? SearchStrategy::graph_filtered : SearchStrategy::graph);
@@ -312,6 +333,9 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request,
           return live_.contains(id) && present.contains(id) && plan.matches(id);
         },
         found);
+  } else if (present.cardinality() == slots()) {
+    // Nothing deleted, every point holds this vector: no check per visited node.
+    graph->search(request.query, request.k, ef, [](std::uint32_t) { return true; }, found);
   } else {
     graph->search(
         request.query, request.k, ef,

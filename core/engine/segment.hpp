@@ -132,6 +132,7 @@ private:
     HnswConfig hnsw;
     std::unique_ptr<RecordStore> store; // record i: the vector at offset i (zeros when absent)
     Bitmap present;
+    std::vector<const float*> pointers; // record i's address (stable while the store lives)
   };
 
   Segment(std::uint64_t id, const EngineContext& context) : id_(id), context_(context) {}

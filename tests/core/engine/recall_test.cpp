@@ -116,6 +116,8 @@ TEST_F(Recall, SegmentsAreIndexed) {
   std::size_t indexed = 0;
   for (const SegmentInfo& s : info.segments) {
     indexed += s.indexed ? 1 : 0;
+    std::cout << "segment " << s.id << ": " << s.points << " points, " << s.deleted << " deleted, "
+              << (s.appendable ? "appendable" : "sealed") << (s.indexed ? ", indexed" : "") << "\n";
   }
   EXPECT_GE(indexed, 1U);
   EXPECT_EQ(info.points_count, kPoints);

@@ -4,6 +4,8 @@
 
 #include "tools/bench/vdb_bench/dataset.hpp"
 
+#include "core/engine/filter.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,6 +19,16 @@ struct BuildParams {
   std::size_t threads = 1;
 };
 
+/// One query's filter, in the form each system takes it.
+struct QueryFilter {
+  std::string field;                ///< the payload field (an integer)
+  std::int64_t lo = 0, hi = 0;      ///< matches lo <= value < hi
+  const Filter* filter = nullptr;   ///< the same as a VDB filter
+  const std::vector<std::uint8_t>* mask = nullptr; ///< mask[id] != 0: matches
+  const std::vector<std::uint32_t>* ids = nullptr; ///< the matching ids
+  bool post_filter = false; ///< hnswlib: search unfiltered, then keep the matches
+};
+
 class AnnIndex {
 public:
   virtual ~AnnIndex() = default;
@@ -25,10 +37,10 @@ public:
   virtual void set_ef(std::size_t ef) = 0;
   /// The k nearest ids, closest first (UINT32_MAX fills missing slots).
   virtual void search(const float* query, std::size_t k, std::uint32_t* out) = 0;
-  /// The k nearest among ids with mask[id] != 0; false when the system has no filtered search.
-  virtual bool search_filtered(const float* query, std::size_t k,
-                               const std::vector<std::uint8_t>& mask, std::uint32_t* out) {
-    (void)query, (void)k, (void)mask, (void)out;
+  /// The k nearest among the points `filter` matches; false when the system cannot filter.
+  virtual bool search_filtered(const float* query, std::size_t k, const QueryFilter& filter,
+                               std::uint32_t* out) {
+    (void)query, (void)k, (void)filter, (void)out;
     return false;
   }
 };

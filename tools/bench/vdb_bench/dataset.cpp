@@ -160,6 +160,14 @@ Dataset make_clustered(std::size_t n, std::size_t dim, std::size_t queries, unsi
   };
   draw(d.base, d.cluster, n);
   draw(d.queries, d.query_cluster, queries);
+  d.clusters = clusters;
+  const std::int64_t per_cluster = 100'000 / static_cast<std::int64_t>(clusters);
+  std::uniform_int_distribution<std::int64_t> uniform(0, 99'999);
+  std::uniform_int_distribution<std::int64_t> within(0, per_cluster - 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    d.n_field.push_back(uniform(gen));
+    d.cpos_field.push_back(static_cast<std::int64_t>(d.cluster[i]) * per_cluster + within(gen));
+  }
   normalize_rows(d.base, dim);
   normalize_rows(d.queries, dim);
   return d;

@@ -18,6 +18,11 @@ struct Dataset {
   std::vector<std::uint32_t>
       cluster; ///< per base vector, the cluster it was drawn from (synthetic)
   std::vector<std::uint32_t> query_cluster;
+  /// Synthetic payload fields, per base vector: `n` uniform in [0, 100000) (independent of the
+  /// vector) and `cpos` = cluster * K + uniform [0, K), K = 100000 / clusters (tied to it).
+  std::vector<std::int64_t> n_field;
+  std::vector<std::int64_t> cpos_field;
+  std::size_t clusters = 0;
 
   std::size_t size() const { return dim == 0 ? 0 : base.size() / dim; }
   std::size_t query_count() const { return dim == 0 ? 0 : queries.size() / dim; }

@@ -47,8 +47,26 @@ public:
     fill(result, k, out);
   }
 
-  bool search_filtered(const float* query, std::size_t k, const std::vector<std::uint8_t>& mask,
+  bool search_filtered(const float* query, std::size_t k, const QueryFilter& filter,
                        std::uint32_t* out) override {
+    const std::vector<std::uint8_t>& mask = *filter.mask;
+    if (filter.post_filter) {
+      // The ef nearest without the filter, then the matching ones among them.
+      auto result = index_->searchKnn(query, std::max(index_->ef_, k));
+      std::vector<std::pair<float, hnswlib::labeltype>> kept;
+      while (!result.empty()) {
+        if (mask[result.top().second] != 0) {
+          kept.push_back(result.top());
+        }
+        result.pop();
+      }
+      std::sort(kept.begin(), kept.end());
+      std::fill(out, out + k, UINT32_MAX);
+      for (std::size_t i = 0; i < k && i < kept.size(); ++i) {
+        out[i] = static_cast<std::uint32_t>(kept[i].second);
+      }
+      return true;
+    }
     using Pair = std::pair<float, hnswlib::tableint>;
     auto& h = *index_;
     hnswlib::tableint current = h.enterpoint_node_;

@@ -45,6 +45,9 @@ struct Options {
   std::string json_path, plot_path;
   std::string cache = "bench-cache";
   std::string distance = "auto"; ///< VDB's distance backend
+  bool filtered = false;         ///< also run the filtered suite (synthetic datasets)
+  std::size_t filter_queries = 200;
+  std::vector<double> selectivities{0.5, 0.1, 0.01, 0.001, 0.0001};
 };
 
 double seconds_since(Clock::time_point start) {
@@ -82,12 +85,16 @@ double recall_at(const std::vector<std::uint32_t>& got, const std::vector<std::u
 
 std::unique_ptr<AnnIndex> make(const std::string& system, const PluginRegistry& plugins,
                                const std::string& distance = "auto") {
-  if (system == "vdb") {
+  if (system == "vdb" || system == "exact-subset") {
     auto backend = plugins.choose_distance(distance);
     if (!backend) {
       throw std::runtime_error(backend.error().message);
     }
-    return std::make_unique<VdbIndex>(*backend);
+    if (system == "exact-subset") {
+      return std::make_unique<ExactSubset>(*backend);
+    }
+    return std::make_unique<VdbIndex>(
+        EngineContext{*backend, plugins.find(VDB_PLUGIN_STORAGE, "ram"), EngineLimits{}});
   }
 #ifdef VDB_BENCH_HNSWLIB
   if (system == "hnswlib") {
@@ -168,6 +175,10 @@ Options parse(int argc, char** argv) {
       o.cache = value();
     else if (a == "--distance")
       o.distance = value();
+    else if (a == "--filtered")
+      o.filtered = true;
+    else if (a == "--filter-queries")
+      o.filter_queries = std::stoul(value());
     else if (a == "--systems") {
       o.systems.clear();
       for (const auto& s : list(value()))
@@ -215,6 +226,104 @@ void write_plot(const std::string& path, const std::string& title, const Json& r
   }
 }
 
+// The filtered suite: range filters on `n` (independent of the vectors) and on `cpos` (tied to
+// the clusters, placed on clusters away from the query's: the hard case), at each selectivity,
+// every system at its default ef (ef_construct).
+void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plugins,
+                  std::map<std::string, std::unique_ptr<AnnIndex>>& built, Json& report) {
+  if (d.n_field.empty()) {
+    std::cerr << "the filtered suite needs a synthetic dataset (payload fields)\n";
+    return;
+  }
+  constexpr std::size_t k = 10;
+  const std::size_t queries = std::min(o.filter_queries, d.query_count());
+  auto exact = make("exact-subset", plugins, o.distance);
+  exact->build(d, o.build);
+  const std::int64_t per_cluster = 100'000 / static_cast<std::int64_t>(d.clusters);
+  std::printf("\n%-10s %8s %-20s %8s %10s\n", "filter", "select.", "system", "recall", "QPS");
+  for (const bool correlated : {false, true}) {
+    for (const double selectivity : o.selectivities) {
+      const auto width = std::max<std::int64_t>(1, static_cast<std::int64_t>(selectivity * 100'000));
+      const std::string field = correlated ? "cpos" : "n";
+      const std::vector<std::int64_t>& values = correlated ? d.cpos_field : d.n_field;
+      // Per query: the range, and (shared between queries with the same range) mask, ids, filter.
+      struct Shared {
+        std::vector<std::uint8_t> mask;
+        std::vector<std::uint32_t> ids;
+        Filter filter;
+      };
+      std::map<std::int64_t, Shared> by_start;
+      std::vector<QueryFilter> filters(queries);
+      for (std::size_t q = 0; q < queries; ++q) {
+        std::int64_t lo = 0;
+        if (correlated) {
+          const std::size_t far = (d.query_cluster[q] + d.clusters / 2) % d.clusters;
+          lo = std::min<std::int64_t>(static_cast<std::int64_t>(far) * per_cluster, 100'000 - width);
+        }
+        Shared& shared = by_start[lo];
+        if (shared.mask.empty()) {
+          shared.mask.assign(d.size(), 0);
+          for (std::uint32_t i = 0; i < d.size(); ++i) {
+            if (values[i] >= lo && values[i] < lo + width) {
+              shared.mask[i] = 1;
+              shared.ids.push_back(i);
+            }
+          }
+          shared.filter = *parse_filter(Json{{"must", {{"key", field}, {"range", {{"gte", lo}, {"lt", lo + width}}}}}});
+        }
+        filters[q] = QueryFilter{field, lo, lo + width, &shared.filter, &shared.mask, &shared.ids};
+      }
+      std::vector<const std::vector<std::uint8_t>*> masks(d.query_count(), nullptr);
+      for (std::size_t q = 0; q < d.query_count(); ++q) {
+        masks[q] = filters[std::min(q, queries - 1)].mask;
+      }
+      std::vector<std::uint32_t> truth = ground_truth_masked(d, k, masks);
+      truth.resize(queries * k);
+      double matching = 0;
+      for (const QueryFilter& f : filters) {
+        matching += static_cast<double>(f.ids->size());
+      }
+      std::vector<std::pair<std::string, AnnIndex*>> systems;
+      for (auto& [name, index] : built) {
+        systems.emplace_back(name, index.get());
+        if (name == "hnswlib") {
+          systems.emplace_back("hnswlib-postfilter", index.get());
+        }
+      }
+      systems.emplace_back("exact-subset", exact.get());
+      for (const auto& [name, index] : systems) {
+        index->set_ef(o.build.ef_construct);
+        std::vector<std::uint32_t> got(queries * k);
+        std::vector<double> qps;
+        bool supported = true;
+        for (std::size_t run_i = 0; run_i < o.runs && supported; ++run_i) {
+          const auto start = Clock::now();
+          for (std::size_t q = 0; q < queries && supported; ++q) {
+            QueryFilter f = filters[q];
+            f.post_filter = name == "hnswlib-postfilter";
+            supported = index->search_filtered(d.query(q), k, f, &got[q * k]);
+          }
+          qps.push_back(static_cast<double>(queries) / seconds_since(start));
+        }
+        if (!supported) {
+          continue;
+        }
+        const double r = recall_at(got, truth, queries, k);
+        const double m = median(qps);
+        std::printf("%-10s %7.2f%% %-20s %8.4f %10.0f\n", correlated ? "correlated" : "independent",
+                    selectivity * 100, name.c_str(), r, m);
+        report["rows"].push_back({{"system", name},
+                                  {"filter", correlated ? "correlated" : "independent"},
+                                  {"selectivity", selectivity},
+                                  {"matching_points", matching / static_cast<double>(queries)},
+                                  {"ef", o.build.ef_construct},
+                                  {"recall", r},
+                                  {"qps", m}});
+      }
+    }
+  }
+}
+
 int run(int argc, char** argv) {
   PluginRegistry plugins;
   if (!load_plugins(argc, argv, plugins)) {
@@ -250,6 +359,7 @@ int run(int argc, char** argv) {
               {"rows", Json::array()}};
   std::printf("%-10s %6s %8s %10s\n", "system", "ef", "recall", "QPS");
   std::map<std::string, std::vector<std::pair<double, double>>> curves;
+  std::map<std::string, std::unique_ptr<AnnIndex>> built;
   for (const std::string& system : o.systems) {
     if (!make(system, plugins)) {
       std::cerr << "skipping " << system << ": not built in (install its -dev package)\n";
@@ -302,6 +412,7 @@ int run(int argc, char** argv) {
                                 {"m", o.build.m},
                                 {"ef_construct", o.build.ef_construct}});
     }
+    built[system] = std::move(index);
   }
   std::printf("\n%-10s %12s %12s %10s %10s %10s\n", "system", "QPS@0.95", "QPS@0.99", "build 1t",
               "build Nt", "memory MB");
@@ -322,6 +433,9 @@ int run(int argc, char** argv) {
                        {"qps_at_recall_0.99", at99 ? Json(*at99) : Json()}};
   }
   report["summary"] = summary;
+  if (o.filtered) {
+    run_filtered(o, d, plugins, built, report);
+  }
   if (!o.json_path.empty()) {
     std::ofstream(o.json_path) << report.dump(2) << "\n";
   }

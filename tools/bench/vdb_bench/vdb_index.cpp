@@ -1,49 +1,117 @@
-// VDB's HNSW graph as a library, the way the peers are measured: vectors in VDB's own storage,
-// distances through the distance plugin chosen at start-up.
 #include "tools/bench/vdb_bench/vdb_index.hpp"
 
-#include <cstring>
+#include <algorithm>
+#include <stdexcept>
 
 namespace vdb::bench {
 
-VdbIndex::VdbIndex(DistanceBackend backend) : backend_(std::move(backend)) {}
-
 void VdbIndex::build(const Dataset& d, const BuildParams& params) {
   dim_ = d.dim;
-  // VDB holds its own copy, as the peers do, in huge pages as its RAM store does.
-  data_ = HugeBuffer<float>(d.base.size());
-  std::copy(d.base.begin(), d.base.end(), data_.data());
-  std::vector<const float*> vectors(d.size());
-  for (std::size_t i = 0; i < d.size(); ++i) {
-    vectors[i] = &data_[i * d.dim];
+  EngineContext context = context_;
+  context.limits.max_batch_size = d.size();
+  context.limits.max_search_limit = 100'000;
+  catalog_ = std::make_unique<Catalog>(context, CollectionConfig{});
+  // One segment over everything: sealed as soon as it holds data (indexing_threshold 1 KB),
+  // never merged with another.
+  const Json body{{"vectors",
+                   {{"size", d.dim}, {"distance", d.metric == BenchMetric::l2 ? "Euclid" : "Cosine"}}},
+                  {"hnsw_config",
+                   {{"m", params.m},
+                    {"ef_construct", params.ef_construct},
+                    {"max_indexing_threads", params.threads}}},
+                  {"optimizers_config", {{"indexing_threshold", 1}, {"default_segment_number", 1}}}};
+  if (Status s = catalog_->create_collection("bench", body); !s.ok()) {
+    throw std::runtime_error(s.message());
   }
-  metric_ = d.metric == BenchMetric::l2 ? Metric::l2sq : Metric::dot;
-  HnswParams p;
-  p.m = static_cast<std::uint32_t>(params.m);
-  p.ef_construct = static_cast<std::uint32_t>(params.ef_construct);
-  p.threads = static_cast<std::uint32_t>(params.threads);
-  graph_ = HnswGraph::build(std::move(vectors), VectorScorer(backend_, metric_, d.dim), p);
+  collection_ = *catalog_->get("bench");
+  const bool payloads = !d.n_field.empty();
+  if (payloads) {
+    (void)collection_->create_payload_index(*JsonPath::parse("n"), PayloadFieldType::integer);
+    (void)collection_->create_payload_index(*JsonPath::parse("cpos"), PayloadFieldType::integer);
+  }
+  std::vector<PointStruct> points;
+  points.reserve(d.size());
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    Json payload = payloads ? Json{{"n", d.n_field[i]}, {"cpos", d.cpos_field[i]}} : Json::object();
+    points.push_back(PointStruct{PointId::from_number(i),
+                                 {{"", std::vector<float>(d.vector(i), d.vector(i) + d.dim)}},
+                                 std::move(payload)});
+  }
+  auto done = collection_->upsert(std::move(points));
+  if (!done) {
+    throw std::runtime_error(done.error().message);
+  }
+  if (Status s = collection_->optimize_now(); !s.ok()) {
+    throw std::runtime_error(s.message());
+  }
+}
+
+void VdbIndex::run(const float* query, std::size_t k, const Filter* filter, std::uint32_t* out) {
+  SearchRequest request;
+  request.vector.assign(query, query + dim_);
+  request.limit = k;
+  request.hnsw_ef = ef_;
+  request.filter = filter;
+  auto hits = collection_->search(request);
+  std::fill(out, out + k, UINT32_MAX);
+  if (!hits) {
+    throw std::runtime_error(hits.error().message);
+  }
+  for (std::size_t i = 0; i < hits->size() && i < k; ++i) {
+    out[i] = static_cast<std::uint32_t>((*hits)[i].id.number());
+  }
 }
 
 void VdbIndex::search(const float* query, std::size_t k, std::uint32_t* out) {
-  graph_->search(
-      query, k, ef_, [](std::uint32_t) { return true; }, hits_);
-  fill(k, out);
+  run(query, k, nullptr, out);
 }
 
-bool VdbIndex::search_filtered(const float* query, std::size_t k,
-                               const std::vector<std::uint8_t>& mask, std::uint32_t* out) {
-  graph_->search(
-      query, k, ef_, [&](std::uint32_t id) { return mask[id] != 0; }, hits_);
-  fill(k, out);
+bool VdbIndex::search_filtered(const float* query, std::size_t k, const QueryFilter& filter,
+                               std::uint32_t* out) {
+  run(query, k, filter.filter, out);
   return true;
 }
 
-void VdbIndex::fill(std::size_t k, std::uint32_t* out) const {
-  std::fill(out, out + k, UINT32_MAX);
-  for (std::size_t i = 0; i < hits_.size() && i < k; ++i) {
-    out[i] = hits_[i].id;
+void ExactSubset::build(const Dataset& d, const BuildParams& /*params*/) { data_ = &d; }
+
+void ExactSubset::search(const float* query, std::size_t k, std::uint32_t* out) {
+  std::vector<std::uint32_t> all(data_->size());
+  for (std::uint32_t i = 0; i < all.size(); ++i) {
+    all[i] = i;
   }
+  QueryFilter everything;
+  everything.ids = &all;
+  search_filtered(query, k, everything, out);
+}
+
+bool ExactSubset::search_filtered(const float* query, std::size_t k, const QueryFilter& filter,
+                                  std::uint32_t* out) {
+  const std::vector<std::uint32_t>& ids = *filter.ids;
+  pointers_.resize(ids.size());
+  scores_.resize(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    pointers_[i] = data_->vector(ids[i]);
+  }
+  const bool l2 = data_->metric == BenchMetric::l2;
+  const Status s = l2 ? backend_.l2sq_gather(query, pointers_.data(), ids.size(), data_->dim,
+                                             scores_.data())
+                      : backend_.dot_gather(query, pointers_.data(), ids.size(), data_->dim,
+                                            scores_.data());
+  if (!s.ok()) {
+    throw std::runtime_error(s.message());
+  }
+  ranked_.clear();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    ranked_.emplace_back(l2 ? scores_[i] : -scores_[i], ids[i]);
+  }
+  const std::size_t take = std::min(k, ranked_.size());
+  std::partial_sort(ranked_.begin(), ranked_.begin() + static_cast<std::ptrdiff_t>(take),
+                    ranked_.end());
+  std::fill(out, out + k, UINT32_MAX);
+  for (std::size_t i = 0; i < take; ++i) {
+    out[i] = ranked_[i].second;
+  }
+  return true;
 }
 
 } // namespace vdb::bench

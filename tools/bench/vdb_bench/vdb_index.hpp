@@ -1,30 +1,51 @@
+// VDB as its users run it, through the engine: one collection (Catalog → Collection → segments
+// → HNSW, the query planner for filters), vectors in the `ram` storage plugin, distances through
+// the distance plugin chosen at start-up. And the exact scan of a filter's matching subset, a
+// baseline for filtered search.
 #pragma once
 
-#include "core/index/hnsw_graph.hpp"
+#include "core/engine/catalog.hpp"
 #include "tools/bench/vdb_bench/ann_index.hpp"
 
 namespace vdb::bench {
 
 class VdbIndex final : public AnnIndex {
 public:
-  explicit VdbIndex(DistanceBackend backend);
+  explicit VdbIndex(EngineContext context) : context_(std::move(context)) {}
   std::string name() const override { return "vdb"; }
   void build(const Dataset& d, const BuildParams& params) override;
   void set_ef(std::size_t ef) override { ef_ = ef; }
   void search(const float* query, std::size_t k, std::uint32_t* out) override;
-  bool search_filtered(const float* query, std::size_t k, const std::vector<std::uint8_t>& mask,
+  bool search_filtered(const float* query, std::size_t k, const QueryFilter& filter,
                        std::uint32_t* out) override;
 
 private:
-  void fill(std::size_t k, std::uint32_t* out) const;
+  void run(const float* query, std::size_t k, const Filter* filter, std::uint32_t* out);
 
-  DistanceBackend backend_;
-  Metric metric_ = Metric::l2sq;
+  EngineContext context_;
   std::size_t dim_ = 0;
-  std::size_t ef_ = 100;
-  HugeBuffer<float> data_;
-  std::unique_ptr<HnswGraph> graph_;
-  std::vector<Neighbor> hits_;
+  std::size_t ef_ = 0;
+  std::unique_ptr<Catalog> catalog_;
+  std::shared_ptr<Collection> collection_;
+};
+
+/// Brute force over the ids a filter matches (VDB's distance plugin, gather kernel).
+class ExactSubset final : public AnnIndex {
+public:
+  explicit ExactSubset(DistanceBackend backend) : backend_(std::move(backend)) {}
+  std::string name() const override { return "exact-subset"; }
+  void build(const Dataset& d, const BuildParams& params) override;
+  void set_ef(std::size_t /*ef*/) override {}
+  void search(const float* query, std::size_t k, std::uint32_t* out) override;
+  bool search_filtered(const float* query, std::size_t k, const QueryFilter& filter,
+                       std::uint32_t* out) override;
+
+private:
+  DistanceBackend backend_;
+  const Dataset* data_ = nullptr;
+  std::vector<const float*> pointers_;
+  std::vector<float> scores_;
+  std::vector<std::pair<float, std::uint32_t>> ranked_;
 };
 
 } // namespace vdb::bench
