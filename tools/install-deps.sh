@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages VDB builds and tests with. Idempotent: when every package is
 # already installed it does nothing (no apt-get call at all), so it is fast on a warm machine.
+# `install-deps.sh --bench` adds what vdb-bench compares against: hnswlib, FAISS, the
+# Fashion-MNIST dataset and gnuplot.
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
   libcaf-dev capnproto libcapnp-dev libboost-dev libyaml-cpp-dev libroaring-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
 )
+if [[ ${1:-} == --bench ]]; then
+  packages+=(libhnswlib-dev libfaiss-dev libopenblas-dev dataset-fashion-mnist gnuplot-nox)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

@@ -110,8 +110,7 @@ protected:
   }
   bool any_outside(PointOffset offset, const std::vector<K>& keys) const {
     const auto& v = values_of(offset);
-    return other_.contains(offset) ||
-           std::any_of(v.begin(), v.end(), [&](const K& k) {
+    return other_.contains(offset) || std::any_of(v.begin(), v.end(), [&](const K& k) {
              return !std::binary_search(keys.begin(), keys.end(), k);
            });
   }

@@ -411,6 +411,69 @@ Expected<Filter> parse_filter(const Json& json, const FilterLimits& limits,
   return parser.filter(json, std::string(field), 1);
 }
 
+std::string condition_key(const FieldCondition& condition) {
+  std::string key = condition.key.to_string();
+  key += '\0';
+  key += std::to_string(condition.test.index());
+  const auto add = [&key](const auto& v) {
+    using T = std::decay_t<decltype(v)>;
+    key += '\x1f';
+    if constexpr (std::is_same_v<T, std::string>) {
+      key += std::to_string(v.size()) + ':' + v;
+    } else {
+      key += std::to_string(v);
+    }
+  };
+  const auto add_bounds = [&](const auto& b) {
+    for (const auto* bound : {&b.gt, &b.gte, &b.lt, &b.lte}) {
+      if (*bound) {
+        add(**bound);
+      } else {
+        key += "\x1f-";
+      }
+    }
+  };
+  const auto add_set = [&](const AnyVariants& set) {
+    std::visit(
+        [&](const auto& values) {
+          key += std::to_string(values.size());
+          for (const auto& v : values) {
+            add(v);
+          }
+        },
+        set);
+  };
+  std::visit(
+      [&](const auto& test) {
+        using T = std::decay_t<decltype(test)>;
+        if constexpr (std::is_same_v<T, MatchValue>) {
+          key += std::to_string(test.value.index());
+          std::visit([&](const auto& v) { add(v); }, test.value);
+        } else if constexpr (std::is_same_v<T, MatchAny>) {
+          add_set(test.any);
+        } else if constexpr (std::is_same_v<T, MatchExcept>) {
+          add_set(test.except);
+        } else if constexpr (std::is_same_v<T, MatchText>) {
+          for (const std::string& t : test.tokens) {
+            add(t);
+          }
+        } else if constexpr (std::is_same_v<T, GeoRadius>) {
+          add(test.center.lon);
+          add(test.center.lat);
+          add(test.radius_m);
+        } else if constexpr (std::is_same_v<T, GeoBoundingBox>) {
+          add(test.top_left.lon);
+          add(test.top_left.lat);
+          add(test.bottom_right.lon);
+          add(test.bottom_right.lat);
+        } else {
+          add_bounds(test.bounds);
+        }
+      },
+      condition.test);
+  return key;
+}
+
 std::vector<std::string> tokenize_words(std::string_view text) {
   std::vector<std::string> out;
   std::string word;

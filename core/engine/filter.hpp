@@ -126,6 +126,10 @@ struct FilterLimits {
 Expected<Filter> parse_filter(const Json& json, const FilterLimits& limits = {},
                               std::string_view field = "filter");
 
+/// A string that identifies a field condition exactly (two conditions with the same key match
+/// the same points): the key path, the kind of test and its values.
+std::string condition_key(const FieldCondition& condition);
+
 /// Splits text into lowercase words of ASCII letters and digits (other bytes, including all
 /// non-ASCII UTF-8 sequences, are kept inside words: only ASCII punctuation and whitespace
 /// separate them). The text index and `match: {text}` both use it.

@@ -33,7 +33,8 @@ FilterPlan::Node FilterPlan::compile_condition(const Condition& condition) const
       if (mode_ == Mode::checks) {
         // A large match set is cheaper to check per visited point than to build.
         const auto estimate = index->estimate(*field);
-        const std::uint64_t small = std::max<std::uint64_t>(4096, source_->live().cardinality() / 32);
+        const std::uint64_t small =
+            std::max<std::uint64_t>(4096, source_->live().cardinality() / 32);
         if (estimate && estimate->max > small && index->check(*field, 0).has_value()) {
           node.kind = Node::Kind::index_check;
           node.condition = &condition;
@@ -41,9 +42,8 @@ FilterPlan::Node FilterPlan::compile_condition(const Condition& condition) const
           return node;
         }
       }
-      if (auto bits = index->filter(*field)) {
+      if (auto bits = index_->filter(*field, source_->live())) {
         node.bits = std::move(*bits);
-        node.bits &= source_->live();
         return node;
       }
     }

@@ -18,11 +18,16 @@ void PayloadIndex::create(const JsonPath& key, PayloadFieldType type, const Poin
     }
   }
   fields_[name] = {key, std::move(index)};
+  invalidate();
 }
 
-bool PayloadIndex::drop(const JsonPath& key) { return fields_.erase(key.to_string()) > 0; }
+bool PayloadIndex::drop(const JsonPath& key) {
+  invalidate();
+  return fields_.erase(key.to_string()) > 0;
+}
 
 void PayloadIndex::set(PointOffset offset, const Json& payload) {
+  invalidate();
   std::vector<const Json*> values;
   for (auto& [name, field] : fields_) {
     values.clear();
@@ -36,6 +41,7 @@ void PayloadIndex::set(PointOffset offset, const Json& payload) {
 }
 
 void PayloadIndex::remove(PointOffset offset) {
+  invalidate();
   for (auto& [name, field] : fields_) {
     field.second->remove(offset);
   }
@@ -47,6 +53,33 @@ const FieldIndex* PayloadIndex::find(const JsonPath& key) const {
   }
   const auto it = fields_.find(key.to_string());
   return it == fields_.end() ? nullptr : it->second.second.get();
+}
+
+std::optional<Bitmap> PayloadIndex::filter(const FieldCondition& condition,
+                                           const Bitmap& live) const {
+  const FieldIndex* index = find(condition.key);
+  if (index == nullptr) {
+    return std::nullopt;
+  }
+  const std::string key = condition_key(condition);
+  {
+    std::lock_guard lock(cache_mutex_);
+    const auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      return it->second;
+    }
+  }
+  auto bits = index->filter(condition);
+  if (!bits) {
+    return std::nullopt;
+  }
+  *bits &= live;
+  std::lock_guard lock(cache_mutex_);
+  if (cache_.size() >= kCacheEntries) {
+    cache_.clear();
+  }
+  cache_.emplace(key, *bits);
+  return bits;
 }
 
 std::map<std::string, PayloadIndex::FieldInfo> PayloadIndex::describe() const {

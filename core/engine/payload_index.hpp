@@ -6,7 +6,9 @@
 
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace vdb {
 
@@ -41,6 +43,10 @@ public:
 
   /// The index on exactly this key, or null.
   const FieldIndex* find(const JsonPath& key) const;
+  /// The live points matching `condition` from its index, or nothing when no index serves it.
+  /// Results are cached (like a search engine's filter cache) until the next change to this
+  /// segment's payloads or indexes, so a filter repeated across queries is built once.
+  std::optional<Bitmap> filter(const FieldCondition& condition, const Bitmap& live) const;
   std::map<std::string, FieldInfo> describe() const;
 
   /// Estimates how many live points `filter` matches: each condition from its index (or
@@ -51,7 +57,15 @@ public:
 private:
   CardinalityEstimate estimate(const Condition& condition, const PointSource& source) const;
 
+  void invalidate() {
+    std::lock_guard lock(cache_mutex_);
+    cache_.clear();
+  }
+
   std::map<std::string, std::pair<JsonPath, std::unique_ptr<FieldIndex>>> fields_;
+  static constexpr std::size_t kCacheEntries = 256;
+  mutable std::mutex cache_mutex_;
+  mutable std::unordered_map<std::string, Bitmap> cache_;
 };
 
 } // namespace vdb

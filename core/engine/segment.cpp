@@ -243,7 +243,7 @@ std::vector<SegmentHit> Segment::exact(const VectorColumn& column, const float* 
   };
   if (const Bitmap* matches = plan.exact()) {
     // Every candidate matches: one intersection instead of checks per point.
-    for (const PointOffset offset : *matches & column.present) {
+    for (const PointOffset offset : *matches& column.present) {
       add(offset);
     }
   } else {
@@ -335,7 +335,8 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request,
         found);
   } else if (present.cardinality() == slots()) {
     // Nothing deleted, every point holds this vector: no check per visited node.
-    graph->search(request.query, request.k, ef, [](std::uint32_t) { return true; }, found);
+    graph->search(
+        request.query, request.k, ef, [](std::uint32_t) { return true; }, found);
   } else {
     graph->search(
         request.query, request.k, ef,

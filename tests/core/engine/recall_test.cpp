@@ -44,16 +44,20 @@ protected:
         v[j] = centres_[c * kDim + j] + 0.6F * normal(gen);
       }
       // rnd: independent of the vector; cluster: tied to it.
-      batch.push_back(PointStruct{PointId::from_number(i), {{"", v}},
-                                  Json{{"rnd", static_cast<int>(gen() % 1000)},
-                                       {"cluster", static_cast<int>(c)}}});
+      batch.push_back(PointStruct{
+          PointId::from_number(i),
+          {{"", v}},
+          Json{{"rnd", static_cast<int>(gen() % 1000)}, {"cluster", static_cast<int>(c)}}});
       if (batch.size() == 1000) {
         ASSERT_TRUE(collection_->upsert(std::move(batch)).ok());
         batch.clear();
       }
     }
-    ASSERT_TRUE(collection_->create_payload_index(*JsonPath::parse("rnd"), PayloadFieldType::integer).ok());
-    ASSERT_TRUE(collection_->create_payload_index(*JsonPath::parse("cluster"), PayloadFieldType::integer).ok());
+    ASSERT_TRUE(
+        collection_->create_payload_index(*JsonPath::parse("rnd"), PayloadFieldType::integer).ok());
+    ASSERT_TRUE(
+        collection_->create_payload_index(*JsonPath::parse("cluster"), PayloadFieldType::integer)
+            .ok());
     ASSERT_TRUE(collection_->optimize_now().ok());
   }
   static void TearDownTestSuite() {
@@ -144,20 +148,22 @@ TEST_F(Recall, FiltersTiedToClusters) {
   // The query's own cluster (1%), and a different cluster: the hard case, where the matching
   // points lie far from the query.
   EXPECT_GE(recall([](std::size_t c) {
-              return R"({"must": {"key": "cluster", "match": {"value": )" + std::to_string(c) + "}}}";
+              return R"({"must": {"key": "cluster", "match": {"value": )" + std::to_string(c) +
+                     "}}}";
             }),
             0.95);
   EXPECT_GE(recall([](std::size_t c) {
               return R"({"must": {"key": "cluster", "match": {"any": [)" +
-                     std::to_string((c + 1) % kClusters) + ", " + std::to_string((c + 2) % kClusters) +
-                     "]}}}";
+                     std::to_string((c + 1) % kClusters) + ", " +
+                     std::to_string((c + 2) % kClusters) + "]}}}";
             }),
             0.95);
   // 50% of clusters, none of them the query's.
   EXPECT_GE(recall([](std::size_t c) {
               return R"({"must_not": {"key": "cluster", "match": {"value": )" + std::to_string(c) +
                      "}}, \"must\": {\"key\": \"cluster\", \"range\": {\"gte\": " +
-                     std::to_string(c < 50 ? 50 : 0) + ", \"lt\": " + std::to_string(c < 50 ? 100 : 50) + "}}}";
+                     std::to_string(c < 50 ? 50 : 0) +
+                     ", \"lt\": " + std::to_string(c < 50 ? 100 : 50) + "}}}";
             }),
             0.95);
 }

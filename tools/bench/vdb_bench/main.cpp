@@ -177,7 +177,11 @@ Options parse(int argc, char** argv) {
       o.distance = value();
     else if (a == "--filtered")
       o.filtered = true;
-    else if (a == "--filter-queries")
+    else if (a == "--selectivities") {
+      o.selectivities.clear();
+      for (const auto& v : list(value()))
+        o.selectivities.push_back(std::stod(v));
+    } else if (a == "--filter-queries")
       o.filter_queries = std::stoul(value());
     else if (a == "--systems") {
       o.systems.clear();
@@ -243,7 +247,8 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
   std::printf("\n%-10s %8s %-20s %8s %10s\n", "filter", "select.", "system", "recall", "QPS");
   for (const bool correlated : {false, true}) {
     for (const double selectivity : o.selectivities) {
-      const auto width = std::max<std::int64_t>(1, static_cast<std::int64_t>(selectivity * 100'000));
+      const auto width =
+          std::max<std::int64_t>(1, static_cast<std::int64_t>(selectivity * 100'000));
       const std::string field = correlated ? "cpos" : "n";
       const std::vector<std::int64_t>& values = correlated ? d.cpos_field : d.n_field;
       // Per query: the range, and (shared between queries with the same range) mask, ids, filter.
@@ -258,7 +263,8 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
         std::int64_t lo = 0;
         if (correlated) {
           const std::size_t far = (d.query_cluster[q] + d.clusters / 2) % d.clusters;
-          lo = std::min<std::int64_t>(static_cast<std::int64_t>(far) * per_cluster, 100'000 - width);
+          lo =
+              std::min<std::int64_t>(static_cast<std::int64_t>(far) * per_cluster, 100'000 - width);
         }
         Shared& shared = by_start[lo];
         if (shared.mask.empty()) {
@@ -269,7 +275,8 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
               shared.ids.push_back(i);
             }
           }
-          shared.filter = *parse_filter(Json{{"must", {{"key", field}, {"range", {{"gte", lo}, {"lt", lo + width}}}}}});
+          shared.filter = *parse_filter(
+              Json{{"must", {{"key", field}, {"range", {{"gte", lo}, {"lt", lo + width}}}}}});
         }
         filters[q] = QueryFilter{field, lo, lo + width, &shared.filter, &shared.mask, &shared.ids};
       }
@@ -439,8 +446,12 @@ int run(int argc, char** argv) {
   if (!o.json_path.empty()) {
     std::ofstream(o.json_path) << report.dump(2) << "\n";
   }
-  if (!o.plot_path.empty()) {
-    write_plot(o.plot_path, d.name, report["rows"]);
+  std::string plot = o.plot_path;
+  if (plot.empty() && !o.json_path.empty()) {
+    plot = std::filesystem::path(o.json_path).replace_extension(".png").string();
+  }
+  if (!plot.empty()) {
+    write_plot(plot, d.name, report["rows"]);
   }
   return 0;
 }

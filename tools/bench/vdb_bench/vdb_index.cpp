@@ -13,13 +13,14 @@ void VdbIndex::build(const Dataset& d, const BuildParams& params) {
   catalog_ = std::make_unique<Catalog>(context, CollectionConfig{});
   // One segment over everything: sealed as soon as it holds data (indexing_threshold 1 KB),
   // never merged with another.
-  const Json body{{"vectors",
-                   {{"size", d.dim}, {"distance", d.metric == BenchMetric::l2 ? "Euclid" : "Cosine"}}},
-                  {"hnsw_config",
-                   {{"m", params.m},
-                    {"ef_construct", params.ef_construct},
-                    {"max_indexing_threads", params.threads}}},
-                  {"optimizers_config", {{"indexing_threshold", 1}, {"default_segment_number", 1}}}};
+  const Json body{
+      {"vectors",
+       {{"size", d.dim}, {"distance", d.metric == BenchMetric::l2 ? "Euclid" : "Cosine"}}},
+      {"hnsw_config",
+       {{"m", params.m},
+        {"ef_construct", params.ef_construct},
+        {"max_indexing_threads", params.threads}}},
+      {"optimizers_config", {{"indexing_threshold", 1}, {"default_segment_number", 1}}}};
   if (Status s = catalog_->create_collection("bench", body); !s.ok()) {
     throw std::runtime_error(s.message());
   }
@@ -93,10 +94,9 @@ bool ExactSubset::search_filtered(const float* query, std::size_t k, const Query
     pointers_[i] = data_->vector(ids[i]);
   }
   const bool l2 = data_->metric == BenchMetric::l2;
-  const Status s = l2 ? backend_.l2sq_gather(query, pointers_.data(), ids.size(), data_->dim,
-                                             scores_.data())
-                      : backend_.dot_gather(query, pointers_.data(), ids.size(), data_->dim,
-                                            scores_.data());
+  const Status s =
+      l2 ? backend_.l2sq_gather(query, pointers_.data(), ids.size(), data_->dim, scores_.data())
+         : backend_.dot_gather(query, pointers_.data(), ids.size(), data_->dim, scores_.data());
   if (!s.ok()) {
     throw std::runtime_error(s.message());
   }
