@@ -276,7 +276,7 @@ std::vector<std::uint32_t> HnswGraph::links(std::uint32_t node, int level) const
 std::size_t HnswGraph::memory_bytes() const noexcept {
   std::size_t upper = 0;
   for (const auto& u : upper_) {
-    upper += u.capacity() * sizeof(std::uint32_t) + sizeof(u);
+    upper += u.capacity() * sizeof(std::uint32_t) + sizeof(std::vector<std::uint32_t>);
   }
   return level0_.capacity_bytes() + upper + levels_.capacity() +
          vectors_.capacity() * sizeof(const float*);

@@ -32,6 +32,8 @@ namespace {
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
+constexpr std::size_t kTopK = 10; // recall@10
+
 struct Options {
   std::string dataset = "fashion-mnist";
   std::size_t n = 200'000;
@@ -239,7 +241,7 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
     std::cerr << "the filtered suite needs a synthetic dataset (payload fields)\n";
     return;
   }
-  constexpr std::size_t k = 10;
+  const std::size_t k = kTopK;
   const std::size_t queries = std::min(o.filter_queries, d.query_count());
   auto exact = make("exact-subset", plugins, o.distance);
   exact->build(d, o.build);
@@ -347,7 +349,7 @@ int run(int argc, char** argv) {
   } else {
     throw std::runtime_error("--dataset is fashion-mnist, synthetic or fvecs");
   }
-  constexpr std::size_t k = 10;
+  const std::size_t k = kTopK;
   std::filesystem::create_directories(o.cache);
   std::cerr << "dataset " << d.name << ": " << d.size() << " x " << d.dim << ", " << d.query_count()
             << " queries; ground truth...\n";
