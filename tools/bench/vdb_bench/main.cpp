@@ -222,7 +222,7 @@ void write_plot(const std::string& path, const std::string& title, const Json& r
   }
   out.close();
   std::ofstream script(path + ".gp");
-  script << "set terminal pngcairo size 900,600\nset output '" << path << "'\n"
+  script << "set terminal pngcairo size 900,600 noenhanced\nset output '" << path << "'\n"
          << "set title '" << title << " (single thread, recall@10 vs QPS)'\n"
          << "set xlabel 'recall@10'\nset ylabel 'queries per second'\nset logscale y\n"
          << "set grid\nset key top right\nplot " << plots << "\n";
