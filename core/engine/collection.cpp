@@ -708,20 +708,28 @@ Expected<bool> Collection::optimize_step() {
   }
   // Build without the lock: a sealed segment's vectors never change; deletes only flip bits.
   std::vector<Segment::GraphInput> inputs;
+  std::uint64_t points = 0;
   {
     std::shared_lock lock(mutex_);
     inputs = to_index->graph_inputs();
-    progress_total_ = to_index->points() * inputs.size();
+    points = to_index->points();
   }
-  progress_ = 0;
-  running_ = true;
-  auto graphs = Segment::build_graphs(std::move(inputs), stop_, progress_);
-  running_ = false;
+  auto graphs = build_graphs(std::move(inputs), points);
   std::unique_lock lock(mutex_);
   task_.clear();
   VDB_TRY(graphs);
   to_index->install_graphs(std::move(*graphs));
   return true;
+}
+
+Expected<std::map<std::string, std::unique_ptr<HnswGraph>>>
+Collection::build_graphs(std::vector<Segment::GraphInput> inputs, std::uint64_t points) {
+  progress_total_ = points * inputs.size();
+  progress_ = 0;
+  running_ = true;
+  auto graphs = Segment::build_graphs(std::move(inputs), stop_, progress_);
+  running_ = false;
+  return graphs;
 }
 
 Status Collection::rebuild(std::vector<Segment*> sources, const char* task) {
@@ -755,12 +763,7 @@ Status Collection::rebuild(std::vector<Segment*> sources, const char* task) {
     VDB_TRY(fresh->append(c.point, c.version));
   }
   fresh->seal();
-  std::vector<Segment::GraphInput> inputs = fresh->graph_inputs();
-  progress_total_ = copied.size() * inputs.size();
-  progress_ = 0;
-  running_ = true;
-  auto graphs = Segment::build_graphs(std::move(inputs), stop_, progress_);
-  running_ = false;
+  auto graphs = build_graphs(fresh->graph_inputs(), copied.size());
   std::unique_lock lock(mutex_);
   task_.clear();
   VDB_TRY(graphs);

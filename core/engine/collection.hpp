@@ -179,6 +179,9 @@ private:
   /// One unit of pending work; false when there is none.
   Expected<bool> optimize_step();
   Status rebuild(std::vector<Segment*> sources, const char* task);
+  /// Builds graphs without any lock, reporting progress in info(); `points` is the total.
+  Expected<std::map<std::string, std::unique_ptr<HnswGraph>>>
+  build_graphs(std::vector<Segment::GraphInput> inputs, std::uint64_t points);
   void wake_optimizer();
 
   const std::string name_;

@@ -124,27 +124,30 @@ bool check_nested(const Nested& nested, const PointId& id, const Json& payload) 
   });
 }
 
+bool check_condition(const Condition& condition, const PointId& id, const Json& payload) {
+  return std::visit(
+      [&](const auto& cond) -> bool {
+        using T = std::decay_t<decltype(cond)>;
+        if constexpr (std::is_same_v<T, FieldCondition>) {
+          return check_field_condition(cond, payload);
+        } else if constexpr (std::is_same_v<T, IsEmpty>) {
+          return check_is_empty(cond.key, payload);
+        } else if constexpr (std::is_same_v<T, IsNull>) {
+          return check_is_null(cond.key, payload);
+        } else if constexpr (std::is_same_v<T, HasId>) {
+          return check_has_id(cond, id);
+        } else if constexpr (std::is_same_v<T, Nested>) {
+          return check_nested(cond, id, payload);
+        } else {
+          return check_filter(*cond, id, payload);
+        }
+      },
+      condition.value);
+}
+
 bool check_filter(const Filter& filter, const PointId& id, const Json& payload) {
-  return evaluate_filter(filter, [&](const Condition& c) {
-    return std::visit(
-        [&](const auto& cond) -> bool {
-          using T = std::decay_t<decltype(cond)>;
-          if constexpr (std::is_same_v<T, FieldCondition>) {
-            return check_field_condition(cond, payload);
-          } else if constexpr (std::is_same_v<T, IsEmpty>) {
-            return check_is_empty(cond.key, payload);
-          } else if constexpr (std::is_same_v<T, IsNull>) {
-            return check_is_null(cond.key, payload);
-          } else if constexpr (std::is_same_v<T, HasId>) {
-            return check_has_id(cond, id);
-          } else if constexpr (std::is_same_v<T, Nested>) {
-            return check_nested(cond, id, payload);
-          } else {
-            return check_filter(*cond, id, payload);
-          }
-        },
-        c.value);
-  });
+  return evaluate_filter(filter,
+                         [&](const Condition& c) { return check_condition(c, id, payload); });
 }
 
 } // namespace vdb

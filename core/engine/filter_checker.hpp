@@ -73,6 +73,9 @@ template <class Leaf> bool evaluate_filter(const Filter& filter, Leaf&& leaf) {
   return true;
 }
 
+/// Whether one condition (of any kind, a filter included) holds for a point's payload.
+bool check_condition(const Condition& condition, const PointId& id, const Json& payload);
+
 /// Evaluates a whole filter against one point by reading its payload.
 bool check_filter(const Filter& filter, const PointId& id, const Json& payload);
 

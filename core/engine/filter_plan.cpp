@@ -185,25 +185,7 @@ bool FilterPlan::matches(const Node& node, PointOffset offset) const {
 }
 
 bool FilterPlan::check_condition(const Condition& condition, PointOffset offset) const {
-  const Json& payload = source_->payload_at(offset);
-  return std::visit(
-      [&](const auto& c) -> bool {
-        using T = std::decay_t<decltype(c)>;
-        if constexpr (std::is_same_v<T, FieldCondition>) {
-          return check_field_condition(c, payload);
-        } else if constexpr (std::is_same_v<T, IsEmpty>) {
-          return check_is_empty(c.key, payload);
-        } else if constexpr (std::is_same_v<T, IsNull>) {
-          return check_is_null(c.key, payload);
-        } else if constexpr (std::is_same_v<T, HasId>) {
-          return check_has_id(c, source_->id_at(offset));
-        } else if constexpr (std::is_same_v<T, Nested>) {
-          return check_nested(c, source_->id_at(offset), payload);
-        } else {
-          return check_filter(*c, source_->id_at(offset), payload);
-        }
-      },
-      condition.value);
+  return vdb::check_condition(condition, source_->id_at(offset), source_->payload_at(offset));
 }
 
 } // namespace vdb
