@@ -533,6 +533,9 @@ Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest
   };
   std::vector<Hit> hits;
   for (const auto& segment : segments_) {
+    if (segment->points() == 0) {
+      continue; // typically the fresh appendable segment
+    }
     if (request.indexed_only && !request.exact && !segment->indexed() &&
         segment->points() > s.full_scan_points) {
       continue;
