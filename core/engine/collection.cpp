@@ -196,9 +196,10 @@ Expected<UpdateResult> Collection::delete_points(const PointsSelector& selector)
     directory_.erase(at.segment->id_at(at.offset));
     at.segment->remove(at.offset);
   }
+  const std::uint64_t op = ++operation_;
   lock.unlock();
   wake_optimizer();
-  return UpdateResult{++operation_};
+  return UpdateResult{op};
 }
 
 template <class Edit>
@@ -576,24 +577,17 @@ CollectionInfo Collection::info() const {
   std::shared_lock lock(mutex_);
   CollectionInfo out;
   out.points_count = directory_.size();
-  for (const auto& [name, params] : config_.vectors) {
-    std::uint64_t n = 0;
-    for (const auto& [id, at] : directory_) {
-      n += at.segment->has_vector(name, at.offset) ? 1 : 0;
-    }
-    out.vectors_count[name] = n;
-  }
   for (const auto& segment : segments_) {
     out.segments.push_back(SegmentInfo{segment->id(), segment->points(), segment->deleted(),
                                        segment->appendable(), segment->indexed()});
-  }
-  if (!segments_.empty()) {
-    out.payload_schema = segments_.back()->payload_index().describe();
-    for (auto& [key, field] : out.payload_schema) {
-      field.points = 0;
-      for (const auto& segment : segments_) {
-        field.points += segment->payload_index().describe()[key].points;
-      }
+    for (const auto& [name, params] : config_.vectors) {
+      out.vectors_count[name] += segment->vector_count(name);
+    }
+    // Every segment has the same indexes: sum their point counts.
+    for (const auto& [key, field] : segment->payload_index().describe()) {
+      auto& total = out.payload_schema[key];
+      total.type = field.type;
+      total.points += field.points;
     }
   }
   out.optimizer = OptimizerStatus{running_.load(), task_, progress_.load(), progress_total_.load(),

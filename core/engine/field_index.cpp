@@ -576,30 +576,33 @@ private:
   }
 };
 
-// Every number, as a double: numeric ranges.
-class FloatIndex final : public RangeIndex<double> {
+// An index that serves one kind of range and nothing else.
+template <class K, class RangeCondition> class RangeOnlyIndex : public RangeIndex<K> {
 public:
-  PayloadFieldType type() const noexcept override { return PayloadFieldType::float_number; }
-
   std::optional<Bitmap> filter(const FieldCondition& c) const override {
-    if (const auto* r = std::get_if<NumericRange>(&c.test)) {
-      return range(r->bounds);
+    if (const auto* r = std::get_if<RangeCondition>(&c.test)) {
+      return this->range(r->bounds);
     }
     return std::nullopt;
   }
   std::optional<CardinalityEstimate> estimate(const FieldCondition& c) const override {
-    if (const auto* r = std::get_if<NumericRange>(&c.test)) {
-      return estimate_range(r->bounds);
+    if (const auto* r = std::get_if<RangeCondition>(&c.test)) {
+      return this->estimate_range(r->bounds);
     }
     return std::nullopt;
   }
-
   std::optional<bool> check(const FieldCondition& c, PointOffset offset) const override {
-    if (const auto* r = std::get_if<NumericRange>(&c.test)) {
-      return any_in_range(r->bounds, offset);
+    if (const auto* r = std::get_if<RangeCondition>(&c.test)) {
+      return this->any_in_range(r->bounds, offset);
     }
     return std::nullopt;
   }
+};
+
+// Every number, as a double: numeric ranges.
+class FloatIndex final : public RangeOnlyIndex<double, NumericRange> {
+public:
+  PayloadFieldType type() const noexcept override { return PayloadFieldType::float_number; }
 
 protected:
   std::optional<double> extract(const Json& v) const override {
@@ -614,29 +617,9 @@ protected:
 };
 
 // Strings that parse as datetimes, as microseconds: datetime ranges.
-class DatetimeIndex final : public RangeIndex<Timestamp> {
+class DatetimeIndex final : public RangeOnlyIndex<Timestamp, DatetimeRange> {
 public:
   PayloadFieldType type() const noexcept override { return PayloadFieldType::datetime; }
-
-  std::optional<Bitmap> filter(const FieldCondition& c) const override {
-    if (const auto* r = std::get_if<DatetimeRange>(&c.test)) {
-      return range(r->bounds);
-    }
-    return std::nullopt;
-  }
-  std::optional<CardinalityEstimate> estimate(const FieldCondition& c) const override {
-    if (const auto* r = std::get_if<DatetimeRange>(&c.test)) {
-      return estimate_range(r->bounds);
-    }
-    return std::nullopt;
-  }
-
-  std::optional<bool> check(const FieldCondition& c, PointOffset offset) const override {
-    if (const auto* r = std::get_if<DatetimeRange>(&c.test)) {
-      return any_in_range(r->bounds, offset);
-    }
-    return std::nullopt;
-  }
 
 protected:
   std::optional<Timestamp> extract(const Json& v) const override {

@@ -35,6 +35,7 @@ FilterPlan::Node FilterPlan::compile_condition(const Condition& condition) const
         const auto estimate = index->estimate(*field);
         const std::uint64_t small =
             std::max<std::uint64_t>(4096, source_->live().cardinality() / 32);
+        // check() answers for any offset or for none, so offset 0 tells whether it serves this.
         if (estimate && estimate->max > small && index->check(*field, 0).has_value()) {
           node.kind = Node::Kind::index_check;
           node.condition = &condition;

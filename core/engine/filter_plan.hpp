@@ -42,10 +42,6 @@ public:
     }
     return narrowest_must_ ? root_.must[*narrowest_must_].bits : source_->live();
   }
-  /// Whether some condition needs payload checks.
-  bool checks_payloads() const noexcept { return !all_ && root_.kind != Node::Kind::bitmap; }
-  /// Whether the plan matches every live point (no filter).
-  bool all() const noexcept { return all_; }
 
 private:
   struct Node {

@@ -178,11 +178,6 @@ void Segment::remove(PointOffset offset) {
   }
 }
 
-bool Segment::has_vector(const std::string& name, PointOffset offset) const {
-  const auto it = columns_.find(name);
-  return it != columns_.end() && it->second.present.contains(offset);
-}
-
 NamedVectors Segment::vectors_of(PointOffset offset, const VectorSelector& selector) const {
   NamedVectors out;
   const auto add = [&](const std::string& name, const VectorColumn& column) {
@@ -216,21 +211,17 @@ std::uint64_t Segment::vector_bytes() const noexcept {
 
 std::vector<SegmentHit> Segment::exact(const VectorColumn& column, const float* query,
                                        std::size_t k, const FilterPlan& plan) const {
-  const ScoreRule rule{column.params.distance};
   const VectorScorer scorer(context_.distance, metric_of(column.params.distance),
                             column.params.size);
   TopK top(k, *this);
   const float* block[kScoreBlock];
   PointOffset offsets[kScoreBlock];
-  float raw[kScoreBlock];
+  float distances[kScoreBlock];
   std::size_t n = 0;
   const auto flush = [&] {
-    // The scorer's distances are "smaller is closer"; keys are "larger is better".
-    scorer.gather(query, block, n, raw);
+    scorer.gather(query, block, n, distances);
     for (std::size_t i = 0; i < n; ++i) {
-      const float distance = raw[i];
-      const float kernel = scorer.metric() == Metric::dot ? -distance : distance;
-      top.push({rule.key(kernel), offsets[i]});
+      top.push({-distances[i], offsets[i]});
     }
     n = 0;
   };
@@ -259,19 +250,12 @@ std::vector<SegmentHit> Segment::exact(const VectorColumn& column, const float* 
   return top.take();
 }
 
-Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request,
-                                                  SearchStrategy* strategy) const {
+Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) const {
   const VectorColumn& column = columns_.at(*request.vector_name);
   const auto graph_it = graphs_.find(*request.vector_name);
   const HnswGraph* graph = graph_it == graphs_.end() ? nullptr : graph_it->second.get();
   const bool filtered = request.filter != nullptr && !request.filter->empty();
-  const auto set = [&](SearchStrategy s) {
-    if (strategy != nullptr) {
-      *strategy = s;
-    }
-  };
   const auto scan = [&]() {
-    set(filtered ? SearchStrategy::exact_filtered : SearchStrategy::exact_all);
     const FilterPlan plan = FilterPlan::compile(request.filter, payload_index_, *this);
     return exact(column, request.query, request.k, plan);
   };
@@ -314,7 +298,8 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request,
       }
     }
     if (matching < request.full_scan_points) {
-      return scan();
+      // A plan that folded into one bitmap serves the scan as it is.
+      return plan.exact() != nullptr ? exact(column, request.query, request.k, plan) : scan();
     }
     // When the matches lie away from the query (a filter tied to other clusters) the beam must
     // travel further than ef allows: widen it by sqrt(1/p) for a fraction p matching, at most
@@ -324,8 +309,6 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request,
                        1.0, 4.0);
   }
 
-  set(filtered ? SearchStrategy::graph_filtered : SearchStrategy::graph);
-  const ScoreRule rule{column.params.distance};
   std::vector<Neighbor> found;
   const auto ef = static_cast<std::size_t>(
       static_cast<double>(request.ef != 0 ? request.ef : column.hnsw.ef_construct) * widen);
@@ -357,11 +340,7 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request,
   std::vector<SegmentHit> out;
   out.reserve(found.size());
   for (const Neighbor& n : found) {
-    const float kernel =
-        column.params.distance == Distance::cosine || column.params.distance == Distance::dot
-            ? -n.distance
-            : n.distance;
-    out.push_back({rule.key(kernel), n.id});
+    out.push_back({-n.distance, n.id});
   }
   // Equal distances: the graph orders by offset, users by id.
   std::stable_sort(out.begin(), out.end(), [this](const SegmentHit& a, const SegmentHit& b) {

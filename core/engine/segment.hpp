@@ -26,14 +26,15 @@ namespace vdb {
 
 struct EngineContext;
 
-/// The ranking key of a raw kernel value, larger is better for every distance, and the score
-/// users see.
+/// How a hit's key becomes the score users see. A key is the negated VectorScorer distance, so
+/// larger is better for every distance: the dot product itself for Cosine and Dot, −L2² for
+/// Euclid, −L1 for Manhattan.
 struct ScoreRule {
   Distance distance = Distance::dot;
   bool larger_is_better() const noexcept {
     return distance == Distance::cosine || distance == Distance::dot;
   }
-  float key(float raw) const noexcept { return larger_is_better() ? raw : -raw; }
+  /// The kernel's value (dot, L2² or L1) of a key.
   float raw(float key) const noexcept { return larger_is_better() ? key : -key; }
   float score(float raw) const noexcept;
   /// Whether a score passes `score_threshold` (equality passes).
@@ -44,7 +45,7 @@ struct ScoreRule {
 
 /// A search hit inside one segment.
 struct SegmentHit {
-  float key; ///< larger is better
+  float key; ///< the negated distance: larger is better
   PointOffset offset;
 };
 
@@ -58,9 +59,6 @@ struct SegmentSearch {
   bool exact = false;               ///< brute force even with a graph
   std::size_t full_scan_points = 0; ///< below this many candidates, brute force
 };
-
-/// How a segment answered a search (for tests and diagnostics).
-enum class SearchStrategy { exact_all, exact_filtered, graph, graph_filtered };
 
 class Segment final : public PointSource {
 public:
@@ -95,11 +93,13 @@ public:
   const PayloadIndex& payload_index() const noexcept { return payload_index_; }
   /// The vectors of a point the selector asks for.
   NamedVectors vectors_of(PointOffset offset, const VectorSelector& selector) const;
-  bool has_vector(const std::string& name, PointOffset offset) const;
+  /// Live points holding the vector `name`.
+  std::uint64_t vector_count(const std::string& name) const {
+    return columns_.at(name).present.cardinality();
+  }
 
   /// The best `request.k` points of this segment, best first.
-  Expected<std::vector<SegmentHit>> search(const SegmentSearch& request,
-                                           SearchStrategy* strategy = nullptr) const;
+  Expected<std::vector<SegmentHit>> search(const SegmentSearch& request) const;
 
   std::uint64_t points() const noexcept { return live_.cardinality(); }
   std::uint64_t slots() const noexcept { return ids_.size(); }

@@ -58,7 +58,6 @@ public:
   void search(const float* query, std::size_t k, std::size_t ef, Accept&& accept,
               std::vector<Neighbor>& out) const;
 
-  std::size_t size() const noexcept { return vectors_.size(); }
   /// Nodes in the graph (those with a vector at build time).
   std::size_t nodes() const noexcept { return nodes_; }
   /// Bytes of links (both layers), levels and the vector pointer table.
@@ -67,7 +66,6 @@ public:
 
   /// The links of `node` on `level` (for tests and diagnostics).
   std::vector<std::uint32_t> links(std::uint32_t node, int level) const;
-  int level_of(std::uint32_t node) const noexcept { return levels_[node]; }
 
 private:
   HnswGraph(std::vector<const float*> vectors, VectorScorer scorer, const HnswParams& params);

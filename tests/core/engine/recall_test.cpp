@@ -120,8 +120,6 @@ TEST_F(Recall, SegmentsAreIndexed) {
   std::size_t indexed = 0;
   for (const SegmentInfo& s : info.segments) {
     indexed += s.indexed ? 1 : 0;
-    std::cout << "segment " << s.id << ": " << s.points << " points, " << s.deleted << " deleted, "
-              << (s.appendable ? "appendable" : "sealed") << (s.indexed ? ", indexed" : "") << "\n";
   }
   EXPECT_GE(indexed, 1U);
   EXPECT_EQ(info.points_count, kPoints);
@@ -130,7 +128,6 @@ TEST_F(Recall, SegmentsAreIndexed) {
 TEST_F(Recall, UnfilteredAt10) {
   const double r = recall(nullptr);
   EXPECT_GE(r, 0.95);
-  RecordProperty("recall", std::to_string(r));
   std::cout << "recall@10 unfiltered: " << r << "\n";
 }
 

@@ -21,9 +21,7 @@ struct BuildParams {
 
 /// One query's filter, in the form each system takes it.
 struct QueryFilter {
-  std::string field;                               ///< the payload field (an integer)
-  std::int64_t lo = 0, hi = 0;                     ///< matches lo <= value < hi
-  const Filter* filter = nullptr;                  ///< the same as a VDB filter
+  const Filter* filter = nullptr;                  ///< as a VDB filter
   const std::vector<std::uint8_t>* mask = nullptr; ///< mask[id] != 0: matches
   const std::vector<std::uint32_t>* ids = nullptr; ///< the matching ids
   bool post_filter = false; ///< hnswlib: search unfiltered, then keep the matches

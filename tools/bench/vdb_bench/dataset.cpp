@@ -227,7 +227,7 @@ std::vector<std::uint32_t> ground_truth(const Dataset& d, std::size_t k, const s
 std::vector<std::uint32_t>
 ground_truth_masked(const Dataset& d, std::size_t k,
                     const std::vector<const std::vector<std::uint8_t>*>& mask_of_query) {
-  const std::size_t q = d.query_count();
+  const std::size_t q = mask_of_query.size();
   std::vector<std::uint32_t> out(q * k);
   parallel_queries(q, [&](std::size_t i) {
     const std::vector<std::uint8_t>& mask = *mask_of_query[i];

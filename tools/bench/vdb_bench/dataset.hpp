@@ -46,7 +46,8 @@ Dataset load_fvecs(const std::string& base, const std::string& queries);
 /// it holds them for this dataset, else computed and written there.
 std::vector<std::uint32_t> ground_truth(const Dataset& d, std::size_t k, const std::string& cache);
 
-/// The k nearest base vectors among those a query's mask allows (mask[i] != 0), per query.
+/// The k nearest base vectors among those a query's mask allows (mask[i] != 0), for the first
+/// mask_of_query.size() queries.
 std::vector<std::uint32_t>
 ground_truth_masked(const Dataset& d, std::size_t k,
                     const std::vector<const std::vector<std::uint8_t>*>& mask_of_query);

@@ -280,14 +280,13 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
           shared.filter = *parse_filter(
               Json{{"must", {{"key", field}, {"range", {{"gte", lo}, {"lt", lo + width}}}}}});
         }
-        filters[q] = QueryFilter{field, lo, lo + width, &shared.filter, &shared.mask, &shared.ids};
+        filters[q] = QueryFilter{&shared.filter, &shared.mask, &shared.ids};
       }
-      std::vector<const std::vector<std::uint8_t>*> masks(d.query_count(), nullptr);
-      for (std::size_t q = 0; q < d.query_count(); ++q) {
-        masks[q] = filters[std::min(q, queries - 1)].mask;
+      std::vector<const std::vector<std::uint8_t>*> masks(queries, nullptr);
+      for (std::size_t q = 0; q < queries; ++q) {
+        masks[q] = filters[q].mask;
       }
-      std::vector<std::uint32_t> truth = ground_truth_masked(d, k, masks);
-      truth.resize(queries * k);
+      const std::vector<std::uint32_t> truth = ground_truth_masked(d, k, masks);
       double matching = 0;
       for (const QueryFilter& f : filters) {
         matching += static_cast<double>(f.ids->size());
