@@ -1,9 +1,13 @@
 #include "core/engine/field_index.hpp"
 
+#include "core/engine/bitmap_builder.hpp"
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <type_traits>
 
 namespace vdb {
@@ -220,8 +224,21 @@ protected:
   }
 
   template <class B> Bitmap range(const Bounds<B>& b) const {
+    const auto [low, high] = reach(b);
+    if (const std::vector<Entry>* flat = sorted(b)) {
+      // One binary search, then a contiguous run of (value, offset) pairs.
+      auto it = std::partition_point(flat->begin(), flat->end(), [low = low](const Entry& e) {
+        return static_cast<B>(e.value) < low;
+      });
+      BitmapBuilder out(this->universe());
+      for (; it != flat->end() && !(static_cast<B>(it->value) > high); ++it) {
+        if (in(b, it->value)) {
+          out.add(it->offset);
+        }
+      }
+      return out.build();
+    }
     std::vector<const Bitmap*> parts;
-    const B high = reach(b).second;
     for (auto it = first_in(b); it != this->postings_.end(); ++it) {
       if (static_cast<B>(it->first) > high) {
         break;
@@ -234,6 +251,10 @@ protected:
   }
 
   template <class B> bool any_in_range(const Bounds<B>& b, PointOffset offset) const {
+    if (offset < single_.size() && single_[offset].count <= 1) {
+      // Most points hold one value: read it from the flat array, not the per-point vector.
+      return single_[offset].count == 1 && in(b, single_[offset].value);
+    }
     const auto& v = this->values_of(offset);
     return std::any_of(v.begin(), v.end(), [&](const K& k) { return in(b, k); });
   }
@@ -268,12 +289,23 @@ protected:
     return {min, std::clamp(expected, min, max), max};
   }
 
+  void set(PointOffset offset, const std::vector<const Json*>& values) override {
+    Base::set(offset, values);
+    remember(offset);
+  }
+  void remove(PointOffset offset) override {
+    Base::remove(offset);
+    remember(offset);
+  }
+
   void added(const K& k) override {
+    fresh_.store(false, std::memory_order_relaxed);
     if (!counts_.empty()) {
       ++counts_[bucket(k)];
     }
   }
   void removed(const K& k) override {
+    fresh_.store(false, std::memory_order_relaxed);
     if (!counts_.empty()) {
       --counts_[bucket(k)];
     }
@@ -289,6 +321,51 @@ protected:
 
 private:
   static constexpr std::size_t kBuckets = 64;
+
+  struct Entry {
+    K value;
+    PointOffset offset;
+  };
+  struct Single {
+    K value{};
+    std::uint32_t count = 0; // values the point holds; `value` is its value when 1
+  };
+
+  PointOffset universe() const { return static_cast<PointOffset>(single_.size()); }
+
+  void remember(PointOffset offset) {
+    if (single_.size() <= offset) {
+      single_.resize(static_cast<std::size_t>(offset) + 1);
+    }
+    const auto& v = this->values_of(offset);
+    single_[offset] = {v.size() == 1 ? v.front() : K{}, static_cast<std::uint32_t>(v.size())};
+  }
+
+  // Every stored (value, offset) pair sorted by value, rebuilt by the first range after a
+  // change; or nothing when the index changed and the range is narrow enough that walking its
+  // postings costs less than a rebuild. Readers share the index (the collection's shared lock),
+  // so the rebuild takes a mutex of its own.
+  template <class B> const std::vector<Entry>* sorted(const Bounds<B>& b) const {
+    if (fresh_.load(std::memory_order_acquire)) {
+      return &flat_;
+    }
+    const CardinalityEstimate e = estimate_range(b);
+    if (e.max * 8 < this->stored_values_) {
+      return nullptr;
+    }
+    std::lock_guard lock(flat_mutex_);
+    if (!fresh_.load(std::memory_order_relaxed)) {
+      flat_.clear();
+      flat_.reserve(this->stored_values_);
+      for (const auto& [k, p] : this->postings_) {
+        for (const PointOffset offset : p) {
+          flat_.push_back({k, offset});
+        }
+      }
+      fresh_.store(true, std::memory_order_release);
+    }
+    return &flat_;
+  }
 
   std::size_t bucket(const K& k) const {
     return static_cast<std::size_t>(std::lower_bound(uppers_.begin(), uppers_.end(), k) -
@@ -309,8 +386,12 @@ private:
     }
   }
 
-  std::vector<K> uppers_;             // bucket i holds values in (uppers_[i-1], uppers_[i]]
-  std::vector<std::uint64_t> counts_; // stored values per bucket
+  std::vector<Single> single_; // by offset
+  mutable std::mutex flat_mutex_;
+  mutable std::vector<Entry> flat_;
+  mutable std::atomic<bool> fresh_{false}; // flat_ holds every posting
+  std::vector<K> uppers_;                  // bucket i holds values in (uppers_[i-1], uppers_[i]]
+  std::vector<std::uint64_t> counts_;      // stored values per bucket
   K previous_{};
 };
 

@@ -114,9 +114,17 @@ bool FilterPlan::fold(Node& node, const Bitmap& live) {
       !all_bits(node.min_should)) {
     return false;
   }
-  Bitmap out = live;
-  for (const Node& n : node.must) {
-    out &= n.bits;
+  // Every bitmap holds live points only, so a `must` starts from its smallest bitmap, not from
+  // a copy of the live set.
+  const auto smallest =
+      std::min_element(node.must.begin(), node.must.end(), [](const Node& a, const Node& b) {
+        return a.bits.cardinality() < b.bits.cardinality();
+      });
+  Bitmap out = smallest == node.must.end() ? live : smallest->bits;
+  for (auto it = node.must.begin(); it != node.must.end(); ++it) {
+    if (it != smallest) {
+      out &= it->bits;
+    }
   }
   for (const Node& n : node.must_not) {
     out -= n.bits;

@@ -53,10 +53,13 @@ public:
 
   /// The k nodes closest to `query` among those `accept(id)` lets through, closest first, into
   /// `out`. The beam keeps `ef` accepted nodes (at least k); nodes refused still route the
-  /// search. `accept` is called once per visited node.
+  /// search. `accept` is called once per visited node. A search that would score more than
+  /// `max_scored` vectors stops there and returns false (`out` is then incomplete): callers with
+  /// a cheaper way to answer (a scan of few matches) bound the graph's cost with it.
   template <class Accept>
-  void search(const float* query, std::size_t k, std::size_t ef, Accept&& accept,
-              std::vector<Neighbor>& out) const;
+  bool search(const float* query, std::size_t k, std::size_t ef, Accept&& accept,
+              std::vector<Neighbor>& out,
+              std::size_t max_scored = std::numeric_limits<std::size_t>::max()) const;
 
   /// Nodes in the graph (those with a vector at build time).
   std::size_t nodes() const noexcept { return nodes_; }
@@ -109,11 +112,11 @@ private:
 // ---- search -----------------------------------------------------------------------------------
 
 template <class Accept>
-void HnswGraph::search(const float* query, std::size_t k, std::size_t ef, Accept&& accept,
-                       std::vector<Neighbor>& out) const {
+bool HnswGraph::search(const float* query, std::size_t k, std::size_t ef, Accept&& accept,
+                       std::vector<Neighbor>& out, std::size_t max_scored) const {
   out.clear();
   if (entry_ == kNone || k == 0) {
-    return;
+    return true;
   }
   ef = std::max(ef, k);
   const std::uint32_t start = greedy(query, entry_, max_level_, 0, false);
@@ -163,6 +166,10 @@ void HnswGraph::search(const float* query, std::size_t k, std::size_t ef, Accept
     if (fresh.empty()) {
       continue;
     }
+    if (fresh.size() > max_scored) {
+      return false;
+    }
+    max_scored -= fresh.size();
     fresh_distances.resize(fresh.size());
     scorer_.gather(query, fresh_vectors.data(), fresh.size(), fresh_distances.data());
     for (std::size_t j = 0; j < fresh.size(); ++j) {
@@ -185,6 +192,7 @@ void HnswGraph::search(const float* query, std::size_t k, std::size_t ef, Accept
   std::sort_heap(results.begin(), results.end());
   const std::size_t n = std::min(k, results.size());
   out.assign(results.begin(), results.begin() + static_cast<std::ptrdiff_t>(n));
+  return true;
 }
 
 } // namespace vdb
