@@ -26,6 +26,12 @@ const char* to_string(Errc code) noexcept {
     return "out of memory";
   case Errc::internal:
     return "internal error";
+  case Errc::permission_denied:
+    return "permission denied";
+  case Errc::deadline_exceeded:
+    return "deadline exceeded";
+  case Errc::unavailable:
+    return "unavailable";
   }
   return "unknown error";
 }

@@ -22,6 +22,9 @@ enum class Errc {
   unsupported,
   out_of_memory,
   internal,
+  permission_denied, // the caller's key does not allow the request
+  deadline_exceeded, // the request's timeout passed before it was served
+  unavailable,       // the service is shutting down or overloaded
 };
 
 const char* to_string(Errc code) noexcept;

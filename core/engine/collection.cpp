@@ -42,8 +42,15 @@ Expected<std::unique_ptr<Collection>> Collection::create(std::string name, Colle
   }
   std::unique_ptr<Collection> c(new Collection(std::move(name), std::move(config), context));
   VDB_TRY(c->add_segment());
-  c->optimizer_ = std::thread([raw = c.get()] { raw->optimizer_loop(); });
+  if (context.background_optimizer) {
+    c->optimizer_ = std::thread([raw = c.get()] { raw->optimizer_loop(); });
+  }
   return c;
+}
+
+void Collection::stop_optimizer() {
+  stop_ = true;
+  wake_optimizer();
 }
 
 Collection::~Collection() {
@@ -635,13 +642,18 @@ void Collection::optimizer_loop() {
 
 Status Collection::optimize_now() {
   std::lock_guard steps(optimizer_mutex_);
-  while (true) {
+  while (!stop_) {
     auto did = optimize_step();
-    VDB_TRY(did);
+    if (!did) {
+      std::unique_lock lock(mutex_);
+      last_error_ = did.error().message;
+      return did.status();
+    }
     if (!*did) {
       return {};
     }
   }
+  return Error{Errc::unavailable, "collection " + name_ + ": the optimizer is stopped"};
 }
 
 Expected<bool> Collection::optimize_step() {

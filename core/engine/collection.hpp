@@ -148,8 +148,11 @@ public:
   CollectionInfo info() const;
 
   /// Runs the optimizer's pending work now, on this thread, until nothing is left (tests and
-  /// bulk loads call it to reach the indexed state deterministically).
+  /// bulk loads call it to reach the indexed state deterministically; without a background
+  /// optimizer, the caller's indexing actor calls it after writes).
   Status optimize_now();
+  /// Cancels a running index build and stops further optimization for good (shutdown).
+  void stop_optimizer();
 
 private:
   struct Location {

@@ -29,6 +29,9 @@ struct EngineContext {
   DistanceBackend distance;
   std::shared_ptr<const Plugin> vector_storage;
   EngineLimits limits;
+  /// Each collection runs its optimizer on a thread of its own. False when the caller drives
+  /// optimization itself (the actor runtime's indexing actors call Collection::optimize_now).
+  bool background_optimizer = true;
 };
 
 } // namespace vdb

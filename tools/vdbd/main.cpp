@@ -1,9 +1,10 @@
-// vdbd, the VDB server. For now it loads the configuration and the plugins, chooses the distance
-// backend, prepares the data directory and serves until SIGTERM or SIGINT; the RPC API is wired
-// in by a later step.
+// vdbd, the VDB server: loads the configuration and the plugins, chooses the distance backend,
+// starts the actors and serves the Cap'n Proto RPC API until SIGTERM or SIGINT.
 #include "config/settings.hpp"
+#include "core/actors/database.hpp"
 #include "core/common/log.hpp"
 #include "core/plugin_host/plugin_registry.hpp"
+#include "protocol/server.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -110,13 +111,37 @@ int run(const Arguments& args, const sigset_t& stop_signals) {
     vdb::log::error("storage.storage_path " + settings->storage.storage_path + ": " + ec.message());
     return 1;
   }
-  vdb::log::info("storage: " + settings->storage.storage_path);
+  vdb::log::info("storage: " + settings->storage.storage_path +
+                 " (collections are kept in memory until persistence lands)");
+
+  auto options = vdb::service_options(*settings, registry);
+  if (!options) {
+    vdb::log::error(options.error().message);
+    return 1;
+  }
+  vdb::Service service(std::move(*options));
+  vdb::RpcServerOptions rpc;
+  rpc.host = settings->service.host;
+  rpc.port = settings->service.rpc_port;
+  rpc.api_key = settings->service.api_key;
+  rpc.read_only_api_key = settings->service.read_only_api_key;
+  rpc.max_message_bytes = std::size_t{settings->service.max_request_size_mb} << 20;
+  auto server = vdb::RpcServer::start(service, rpc);
+  if (!server) {
+    vdb::log::error(server.error().message);
+    return 1;
+  }
+  vdb::log::info("rpc: listening on " + rpc.host + ":" + std::to_string((*server)->port()) +
+                 (rpc.api_key.empty() ? " (no API key)" : " (API key required)"));
   vdb::log::info("vdbd ready; serving until SIGTERM or SIGINT");
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
   vdb::log::info(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
                  ", shutting down");
+  // Stop accepting and close the connections first, then the actors (queued requests are
+  // answered with unavailable, index builds cancelled).
+  (*server)->stop();
   vdb::log::info("vdbd stopped");
   return 0;
 }

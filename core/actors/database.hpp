@@ -1,0 +1,90 @@
+// vdb::Database: VDB in-process. It runs the same actors as the server (core/actors/service.hpp)
+// and answers the same API (core/actors/api.hpp), so an application can embed VDB without a
+// server, as Qdrant's QdrantClient(":memory:") allows:
+//
+//   auto db = vdb::Database::open(":memory:");
+//   (*db)->create_collection("docs", {{"vectors", {{"size", 4}, {"distance", "Cosine"}}}});
+//
+// Calls block the calling thread until the actors answer or the request's timeout passes.
+#pragma once
+
+#include "config/settings.hpp"
+#include "core/actors/service.hpp"
+#include "core/plugin_host/plugin_registry.hpp"
+
+#include <memory>
+#include <string>
+
+namespace vdb {
+
+/// The service options `settings` describe: plugins chosen from `registry` (which must outlive
+/// the service), limits, collection defaults, threads and the request timeout.
+Expected<ServiceOptions> service_options(const Settings& settings, const PluginRegistry& registry);
+
+/// Loads the plugins `settings.plugins` names (the built-in folder when `dir` is empty).
+Expected<std::unique_ptr<PluginRegistry>> load_plugins(const Settings& settings);
+
+class Database final : public Client {
+public:
+  /// Opens `location` with `settings`. Only ":memory:" exists until persistence lands: a
+  /// directory is refused with unsupported, never silently kept in memory.
+  static Expected<std::unique_ptr<Database>> open(const std::string& location,
+                                                  const Settings& settings);
+  /// Opens `location` with the compiled-in default settings.
+  static Expected<std::unique_ptr<Database>> open(const std::string& location = ":memory:");
+  /// Opens ":memory:" on a ready engine context (its plugins must outlive the database).
+  static std::unique_ptr<Database> open(ServiceOptions options);
+
+  ~Database() override;
+
+  Service& service() noexcept { return *service_; }
+
+  Status create_collection(const std::string& name, const Json& config) override;
+  Status delete_collection(const std::string& name) override;
+  Expected<std::vector<std::string>> list_collections() override;
+  Expected<Json> collection_info(const std::string& name) override;
+
+  Expected<WriteResult> upsert(const std::string& collection, std::vector<PointStruct> points,
+                               bool wait) override;
+  Expected<WriteResult> delete_points(const std::string& collection, const Selector& selector,
+                                      bool wait) override;
+  Expected<WriteResult> set_payload(const std::string& collection, const Json& payload,
+                                    const Selector& selector, const std::optional<std::string>& key,
+                                    bool wait) override;
+  Expected<WriteResult> overwrite_payload(const std::string& collection, const Json& payload,
+                                          const Selector& selector, bool wait) override;
+  Expected<WriteResult> delete_payload(const std::string& collection,
+                                       const std::vector<std::string>& keys,
+                                       const Selector& selector, bool wait) override;
+  Expected<WriteResult> clear_payload(const std::string& collection, const Selector& selector,
+                                      bool wait) override;
+  Expected<WriteResult> update_vectors(const std::string& collection,
+                                       std::vector<PointVectors> points, bool wait) override;
+  Expected<WriteResult> create_payload_index(const std::string& collection,
+                                             const std::string& field, const std::string& schema,
+                                             bool wait) override;
+  Expected<WriteResult> delete_payload_index(const std::string& collection,
+                                             const std::string& field, bool wait) override;
+
+  Expected<std::vector<Record>> retrieve(const std::string& collection,
+                                         const std::vector<PointId>& ids,
+                                         const PayloadSelector& with_payload,
+                                         const VectorSelector& with_vector) override;
+  Expected<ScrollResult> scroll(const std::string& collection, const ScrollQuery& query) override;
+  Expected<std::uint64_t> count(const std::string& collection, const std::optional<Json>& filter,
+                                bool exact) override;
+  Expected<std::vector<ScoredPoint>> search(const std::string& collection,
+                                            const Query& query) override;
+  Expected<std::vector<std::vector<ScoredPoint>>>
+  search_batch(const std::string& collection, const std::vector<Query>& queries) override;
+  Expected<HealthInfo> health() override;
+
+private:
+  Database(std::unique_ptr<PluginRegistry> plugins, ServiceOptions options);
+  template <class T, class Start> Expected<T> await(Start&& start);
+
+  std::unique_ptr<PluginRegistry> plugins_; // null when the caller owns them
+  std::unique_ptr<Service> service_;
+};
+
+} // namespace vdb

@@ -1,0 +1,656 @@
+// The CAF side of the Service: the actors, their messages and the routing. The only translation
+// unit of core/actors that includes CAF.
+#include "core/actors/service.hpp"
+
+#include "core/common/log.hpp"
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <thread>
+
+namespace vdb {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// A request's answer, shared by the closures that carry the request from actor to actor. The
+/// first answer wins; a request dropped unanswered (its actor exited at shutdown) is answered
+/// with unavailable when the last copy goes.
+template <class T> class Answer {
+public:
+  explicit Answer(Service::Reply<T> done) : done_(std::move(done)) {}
+  Answer(const Answer&) = delete;
+  Answer& operator=(const Answer&) = delete;
+  ~Answer() {
+    if (!answered_.exchange(true)) {
+      done_(Error{Errc::unavailable, "the service stopped before serving the request"});
+    }
+  }
+  void operator()(Expected<T> value) {
+    if (!answered_.exchange(true)) {
+      done_(std::move(value));
+    }
+  }
+
+private:
+  Service::Reply<T> done_;
+  std::atomic<bool> answered_{false};
+};
+
+template <class T> std::shared_ptr<Answer<T>> answer_of(Service::Reply<T> done) {
+  return std::make_shared<Answer<T>>(std::move(done));
+}
+
+/// The one message the actors exchange: a request's next step, run by the actor that receives
+/// it, or `expire` once the request's deadline has passed.
+struct Task {
+  Clock::time_point deadline;
+  std::function<void()> run;
+  std::function<void()> expire;
+};
+
+/// A collection and the actors that serve it.
+struct Entry {
+  std::shared_ptr<Collection> collection;
+  caf::actor ingest;
+  caf::actor filter;
+  caf::actor search; // a pool
+  caf::actor index;  // detached: its own thread
+  std::atomic<bool> index_pending{false};
+};
+using EntryPtr = std::shared_ptr<Entry>;
+
+/// What the catalog actor owns.
+struct CatalogState {
+  CatalogState(EngineContext context, CollectionConfig defaults)
+      : catalog(std::move(context), std::move(defaults)) {}
+  Catalog catalog;
+  std::map<std::string, EntryPtr> entries;
+};
+
+/// The catalog actor's message: a step run on its state.
+struct CatalogTask {
+  std::function<void(CatalogState&)> run;
+};
+
+enum class Lane { ingest, filter, search };
+
+caf::behavior lane(caf::event_based_actor* /*self*/) {
+  return {
+      [](Task& task) {
+        if (Clock::now() > task.deadline) {
+          task.expire();
+        } else {
+          task.run();
+        }
+      },
+  };
+}
+
+Json info_json(const CollectionInfo& info) {
+  Json segments = Json::array();
+  for (const SegmentInfo& s : info.segments) {
+    segments.push_back({{"id", s.id},
+                        {"points", s.points},
+                        {"deleted", s.deleted},
+                        {"appendable", s.appendable},
+                        {"indexed", s.indexed}});
+  }
+  Json schema = Json::object();
+  for (const auto& [key, field] : info.payload_schema) {
+    schema[key] = {{"data_type", to_string(field.type)}, {"points", field.points}};
+  }
+  const OptimizerStatus& o = info.optimizer;
+  Json optimizer = {{"status", o.last_error.empty() ? "ok" : "error"},
+                    {"running", o.running},
+                    {"task", o.task},
+                    {"done", o.done},
+                    {"total", o.total}};
+  if (!o.last_error.empty()) {
+    optimizer["error"] = o.last_error;
+  }
+  return {{"status", o.running ? "yellow" : "green"},
+          {"points_count", info.points_count},
+          {"vectors_count", info.vectors_count},
+          {"segments_count", info.segments.size()},
+          {"segments", segments},
+          {"optimizer_status", optimizer},
+          {"payload_schema", schema},
+          {"last_operation", info.last_operation},
+          {"config", to_json(info.config)}};
+}
+
+Expected<PointsSelector> points_selector(const Selector& selector, const FilterLimits& limits) {
+  if (selector.filter) {
+    auto filter = parse_filter(*selector.filter, limits, "filter");
+    VDB_TRY(filter);
+    return PointsSelector{std::move(*filter)};
+  }
+  return PointsSelector{selector.ids};
+}
+
+/// A filter parsed once and shared, immutable, by the steps that use it; null for no filter.
+Expected<std::shared_ptr<const Filter>> shared_filter(const std::optional<Json>& json,
+                                                      const FilterLimits& limits,
+                                                      const std::string& field) {
+  if (!json || json->is_null()) {
+    return std::shared_ptr<const Filter>();
+  }
+  auto filter = parse_filter(*json, limits, field);
+  VDB_TRY(filter);
+  return std::shared_ptr<const Filter>(std::make_shared<Filter>(std::move(*filter)));
+}
+
+SearchRequest search_request(const Query& q, const Filter* filter) {
+  SearchRequest r;
+  r.vector_name = q.vector_name;
+  r.vector = q.vector;
+  r.limit = q.limit;
+  r.offset = q.offset;
+  r.filter = filter;
+  r.score_threshold = q.score_threshold;
+  r.with_payload = q.with_payload;
+  r.with_vector = q.with_vector;
+  r.hnsw_ef = q.hnsw_ef;
+  r.exact = q.exact;
+  r.indexed_only = q.indexed_only;
+  return r;
+}
+
+} // namespace
+} // namespace vdb
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vdb::Task)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vdb::CatalogTask)
+
+namespace vdb {
+
+class Service::Runtime {
+public:
+  explicit Runtime(ServiceOptions options) : options_(std::move(options)) {
+    options_.context.background_optimizer = false; // the index actors drive it
+    threads_ = options_.threads != 0
+                   ? options_.threads
+                   : std::max<std::size_t>(1, std::thread::hardware_concurrency());
+    searchers_ = options_.searchers != 0 ? options_.searchers : threads_;
+    config_.set("scheduler.max-threads", threads_);
+    config_.set("logger.verbosity", caf::atom("quiet"));
+    system_ = std::make_unique<caf::actor_system>(config_);
+    auto state = std::make_shared<CatalogState>(options_.context, options_.defaults);
+    catalog_ = system_->spawn([state](caf::event_based_actor*) -> caf::behavior {
+      return {[state](CatalogTask& task) { task.run(*state); }};
+    });
+  }
+
+  ~Runtime() {
+    // Stop the catalog first (no new routes), then every collection's actors. Index builds
+    // are cancelled so the detached index actors exit at once.
+    auto done = std::make_shared<std::promise<std::vector<EntryPtr>>>();
+    auto future = done->get_future();
+    caf::anon_send(catalog_, CatalogTask{[done](CatalogState& state) {
+                     std::vector<EntryPtr> all;
+                     for (auto& [name, entry] : state.entries) {
+                       all.push_back(entry);
+                     }
+                     state.entries.clear();
+                     done->set_value(std::move(all));
+                   }});
+    std::vector<EntryPtr> entries;
+    if (future.wait_for(std::chrono::seconds(10)) == std::future_status::ready) {
+      entries = future.get();
+    }
+    caf::anon_send_exit(catalog_, caf::exit_reason::user_shutdown);
+    for (const EntryPtr& e : entries) {
+      stop(*e);
+    }
+    // An entry holds its actors' handles: a detached actor's thread waits until the last one
+    // is gone, so none may outlive this point.
+    entries.clear();
+    catalog_ = caf::actor();
+    system_.reset(); // waits for the actors
+  }
+
+  const ServiceOptions& options() const noexcept { return options_; }
+  const FilterLimits& filter_limits() const noexcept { return options_.context.limits.filter; }
+
+  Clock::time_point deadline() const { return Clock::now() + options_.timeout; }
+
+  /// Runs `step` on the catalog actor.
+  void on_catalog(std::function<void(CatalogState&)> step) {
+    caf::anon_send(catalog_, CatalogTask{std::move(step)});
+  }
+
+  /// Runs `step` on the actor of `lane` of collection `name`, or answers not_found.
+  template <class T>
+  void on(const std::string& name, Lane lane, std::shared_ptr<Answer<T>> answer,
+          std::function<void(const EntryPtr&)> step, Clock::time_point deadline) {
+    on_catalog([name, lane, answer, step = std::move(step), deadline](CatalogState& state) {
+      const auto it = state.entries.find(name);
+      if (it == state.entries.end()) {
+        (*answer)(Error{Errc::not_found, "collection '" + name + "' does not exist"});
+        return;
+      }
+      const EntryPtr& entry = it->second;
+      send(
+          lane == Lane::ingest   ? entry->ingest
+          : lane == Lane::filter ? entry->filter
+                                 : entry->search,
+          answer, [entry, step] { step(entry); }, deadline);
+    });
+  }
+
+  /// Sends a step to an actor with the request's deadline.
+  template <class T>
+  static void send(const caf::actor& to, std::shared_ptr<Answer<T>> answer,
+                   std::function<void()> step, Clock::time_point deadline) {
+    caf::anon_send(to, Task{deadline, std::move(step), [answer] {
+                              (*answer)(Error{Errc::deadline_exceeded,
+                                              "the request timed out before it was served"});
+                            }});
+  }
+
+  /// Spawns the actors of a new collection.
+  EntryPtr spawn(std::shared_ptr<Collection> collection) {
+    auto entry = std::make_shared<Entry>();
+    entry->collection = std::move(collection);
+    entry->ingest = system_->spawn(lane);
+    entry->filter = system_->spawn(lane);
+    entry->index = system_->spawn<caf::detached>(lane);
+    caf::actor_system* sys = system_.get();
+    entry->search = caf::actor_pool::make(
+        system_->dummy_execution_unit(), searchers_, [sys] { return sys->spawn(lane); },
+        caf::actor_pool::round_robin());
+    return entry;
+  }
+
+  static void stop(Entry& entry) {
+    entry.collection->stop_optimizer();
+    for (const caf::actor* a : {&entry.ingest, &entry.filter, &entry.search, &entry.index}) {
+      caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+    }
+  }
+
+  /// Asks the index actor to optimize once the writes so far are applied (coalesced: one
+  /// pending request at a time).
+  static void wake_indexer(const EntryPtr& entry) {
+    if (entry->index_pending.exchange(true)) {
+      return;
+    }
+    caf::anon_send(entry->index, Task{Clock::time_point::max(),
+                                      [entry] {
+                                        entry->index_pending = false;
+                                        const Status s = entry->collection->optimize_now();
+                                        if (!s.ok() && s.code() != Errc::unavailable) {
+                                          log::warn("collection " + entry->collection->name() +
+                                                    ": optimizer: " + s.message());
+                                        }
+                                      },
+                                      [] {}});
+  }
+
+private:
+  ServiceOptions options_;
+  std::size_t threads_ = 1;
+  std::size_t searchers_ = 1;
+  caf::actor_system_config config_;
+  std::unique_ptr<caf::actor_system> system_;
+  caf::actor catalog_;
+};
+
+// ---- the API ------------------------------------------------------------------------------------
+
+Service::Service(ServiceOptions options)
+    : runtime_(std::make_unique<Runtime>(std::move(options))) {}
+
+Service::~Service() = default;
+
+const ServiceOptions& Service::options() const noexcept { return runtime_->options(); }
+
+void Service::create_collection(std::string name, Json config, Reply<bool> done) {
+  auto answer = answer_of(std::move(done));
+  Runtime* rt = runtime_.get();
+  rt->on_catalog(
+      [rt, answer, name = std::move(name), config = std::move(config)](CatalogState& state) {
+        if (const Status s = state.catalog.create_collection(name, config); !s.ok()) {
+          (*answer)(s.error());
+          return;
+        }
+        auto collection = state.catalog.get(name);
+        if (!collection) {
+          (*answer)(collection.error());
+          return;
+        }
+        state.entries[name] = rt->spawn(*collection);
+        (*answer)(true);
+      });
+}
+
+void Service::delete_collection(std::string name, Reply<bool> done) {
+  auto answer = answer_of(std::move(done));
+  runtime_->on_catalog([answer, name = std::move(name)](CatalogState& state) {
+    if (const Status s = state.catalog.delete_collection(name); !s.ok()) {
+      (*answer)(s.error());
+      return;
+    }
+    if (const auto it = state.entries.find(name); it != state.entries.end()) {
+      Runtime::stop(*it->second);
+      state.entries.erase(it);
+    }
+    (*answer)(true);
+  });
+}
+
+void Service::list_collections(Reply<std::vector<std::string>> done) {
+  auto answer = answer_of(std::move(done));
+  runtime_->on_catalog([answer](CatalogState& state) { (*answer)(state.catalog.list()); });
+}
+
+void Service::health(Reply<HealthInfo> done) {
+  auto answer = answer_of(std::move(done));
+  runtime_->on_catalog([answer](CatalogState& state) {
+    (*answer)(HealthInfo{"0.1.0", state.catalog.list().size()});
+  });
+}
+
+void Service::collection_info(std::string name, Reply<Json> done) {
+  auto answer = answer_of(std::move(done));
+  runtime_->on(
+      name, Lane::search, answer,
+      [answer](const EntryPtr& e) { (*answer)(info_json(e->collection->info())); },
+      runtime_->deadline());
+}
+
+// Writes: applied by the collection's ingest actor in arrival order. With wait = false the
+// answer goes as soon as the write is queued behind the earlier ones.
+namespace {
+using WriteStep = std::function<Expected<UpdateResult>(Collection&)>;
+} // namespace
+
+static void write(Service::Runtime& rt, const std::string& collection, bool wait,
+                  Service::Reply<WriteResult> done, WriteStep step) {
+  auto answer = answer_of(std::move(done));
+  auto apply = [answer, wait, step = std::move(step)](const EntryPtr& e) {
+    auto result = step(*e->collection);
+    if (result.ok()) {
+      Service::Runtime::wake_indexer(e);
+    } else if (!wait) {
+      log::warn("collection " + e->collection->name() +
+                ": a write sent without wait failed: " + result.error().message);
+    }
+    if (result.ok()) {
+      (*answer)(WriteResult{result->operation_id, true});
+    } else {
+      (*answer)(result.error());
+    }
+  };
+  if (wait) {
+    rt.on(collection, Lane::ingest, answer, std::move(apply), rt.deadline());
+    return;
+  }
+  rt.on_catalog([answer, collection, apply = std::move(apply)](CatalogState& state) {
+    const auto it = state.entries.find(collection);
+    if (it == state.entries.end()) {
+      (*answer)(Error{Errc::not_found, "collection '" + collection + "' does not exist"});
+      return;
+    }
+    const EntryPtr entry = it->second;
+    (*answer)(WriteResult{0, false});
+    caf::anon_send(entry->ingest,
+                   Task{Clock::time_point::max(), [entry, apply] { apply(entry); }, [] {}});
+  });
+}
+
+void Service::upsert(std::string collection, std::vector<PointStruct> points, bool wait,
+                     Reply<WriteResult> done) {
+  auto shared = std::make_shared<std::vector<PointStruct>>(std::move(points));
+  write(*runtime_, collection, wait, std::move(done),
+        [shared](Collection& c) { return c.upsert(std::move(*shared)); });
+}
+
+void Service::delete_points(std::string collection, Selector selector, bool wait,
+                            Reply<WriteResult> done) {
+  const FilterLimits limits = runtime_->filter_limits();
+  write(*runtime_, collection, wait, std::move(done),
+        [selector = std::move(selector), limits](Collection& c) -> Expected<UpdateResult> {
+          auto points = points_selector(selector, limits);
+          VDB_TRY(points);
+          return c.delete_points(*points);
+        });
+}
+
+void Service::set_payload(std::string collection, Json payload, Selector selector,
+                          std::optional<std::string> key, bool wait, Reply<WriteResult> done) {
+  const FilterLimits limits = runtime_->filter_limits();
+  write(*runtime_, collection, wait, std::move(done),
+        [payload = std::move(payload), selector = std::move(selector), key = std::move(key),
+         limits](Collection& c) -> Expected<UpdateResult> {
+          auto points = points_selector(selector, limits);
+          VDB_TRY(points);
+          std::optional<JsonPath> path;
+          if (key) {
+            auto parsed = JsonPath::parse(*key);
+            if (!parsed) {
+              return Error{Errc::invalid_argument, "key: " + parsed.error().message};
+            }
+            path = std::move(*parsed);
+          }
+          return c.set_payload(payload, *points, path);
+        });
+}
+
+void Service::overwrite_payload(std::string collection, Json payload, Selector selector, bool wait,
+                                Reply<WriteResult> done) {
+  const FilterLimits limits = runtime_->filter_limits();
+  write(*runtime_, collection, wait, std::move(done),
+        [payload = std::move(payload), selector = std::move(selector),
+         limits](Collection& c) -> Expected<UpdateResult> {
+          auto points = points_selector(selector, limits);
+          VDB_TRY(points);
+          return c.overwrite_payload(payload, *points);
+        });
+}
+
+void Service::delete_payload(std::string collection, std::vector<std::string> keys,
+                             Selector selector, bool wait, Reply<WriteResult> done) {
+  const FilterLimits limits = runtime_->filter_limits();
+  write(*runtime_, collection, wait, std::move(done),
+        [keys = std::move(keys), selector = std::move(selector),
+         limits](Collection& c) -> Expected<UpdateResult> {
+          auto points = points_selector(selector, limits);
+          VDB_TRY(points);
+          std::vector<JsonPath> paths;
+          for (std::size_t i = 0; i < keys.size(); ++i) {
+            auto parsed = JsonPath::parse(keys[i]);
+            if (!parsed) {
+              return Error{Errc::invalid_argument,
+                           "keys[" + std::to_string(i) + "]: " + parsed.error().message};
+            }
+            paths.push_back(std::move(*parsed));
+          }
+          return c.delete_payload(paths, *points);
+        });
+}
+
+void Service::clear_payload(std::string collection, Selector selector, bool wait,
+                            Reply<WriteResult> done) {
+  const FilterLimits limits = runtime_->filter_limits();
+  write(*runtime_, collection, wait, std::move(done),
+        [selector = std::move(selector), limits](Collection& c) -> Expected<UpdateResult> {
+          auto points = points_selector(selector, limits);
+          VDB_TRY(points);
+          return c.clear_payload(*points);
+        });
+}
+
+void Service::update_vectors(std::string collection, std::vector<PointVectors> points, bool wait,
+                             Reply<WriteResult> done) {
+  auto shared = std::make_shared<std::vector<PointVectors>>(std::move(points));
+  write(*runtime_, collection, wait, std::move(done),
+        [shared](Collection& c) { return c.update_vectors(std::move(*shared)); });
+}
+
+void Service::create_payload_index(std::string collection, std::string field, std::string schema,
+                                   bool wait, Reply<WriteResult> done) {
+  write(*runtime_, collection, wait, std::move(done),
+        [field = std::move(field),
+         schema = std::move(schema)](Collection& c) -> Expected<UpdateResult> {
+          auto path = JsonPath::parse(field);
+          if (!path) {
+            return Error{Errc::invalid_argument, "field_name: " + path.error().message};
+          }
+          auto type = parse_payload_field_type(schema, "field_schema");
+          VDB_TRY(type);
+          return c.create_payload_index(*path, *type);
+        });
+}
+
+void Service::delete_payload_index(std::string collection, std::string field, bool wait,
+                                   Reply<WriteResult> done) {
+  write(*runtime_, collection, wait, std::move(done),
+        [field = std::move(field)](Collection& c) -> Expected<UpdateResult> {
+          auto path = JsonPath::parse(field);
+          if (!path) {
+            return Error{Errc::invalid_argument, "field_name: " + path.error().message};
+          }
+          return c.delete_payload_index(*path);
+        });
+}
+
+// Reads: retrieve goes straight to a searcher; reads with a filter pass the filter actor first,
+// which parses the filter once and hands it, immutable, to a searcher.
+
+void Service::retrieve(std::string collection, std::vector<PointId> ids,
+                       PayloadSelector with_payload, VectorSelector with_vector,
+                       Reply<std::vector<Record>> done) {
+  auto answer = answer_of(std::move(done));
+  runtime_->on(
+      collection, Lane::search, answer,
+      [answer, ids = std::move(ids), with_payload = std::move(with_payload),
+       with_vector = std::move(with_vector)](const EntryPtr& e) {
+        (*answer)(e->collection->retrieve(ids, with_payload, with_vector));
+      },
+      runtime_->deadline());
+}
+
+void Service::scroll(std::string collection, ScrollQuery query, Reply<ScrollResult> done) {
+  auto answer = answer_of(std::move(done));
+  const auto deadline = runtime_->deadline();
+  const FilterLimits limits = runtime_->filter_limits();
+  runtime_->on(
+      collection, Lane::filter, answer,
+      [answer, query = std::move(query), limits, deadline](const EntryPtr& e) {
+        auto filter = shared_filter(query.filter, limits, "filter");
+        if (!filter) {
+          (*answer)(filter.error());
+          return;
+        }
+        Runtime::send(
+            e->search, answer,
+            [answer, e, query, filter = *filter] {
+              ScrollRequest r;
+              r.filter = filter.get();
+              r.limit = query.limit;
+              r.offset = query.offset;
+              r.with_payload = query.with_payload;
+              r.with_vector = query.with_vector;
+              (*answer)(e->collection->scroll(r));
+            },
+            deadline);
+      },
+      deadline);
+}
+
+void Service::count(std::string collection, std::optional<Json> filter_json, bool exact,
+                    Reply<std::uint64_t> done) {
+  auto answer = answer_of(std::move(done));
+  const auto deadline = runtime_->deadline();
+  const FilterLimits limits = runtime_->filter_limits();
+  runtime_->on(
+      collection, Lane::filter, answer,
+      [answer, filter_json = std::move(filter_json), exact, limits, deadline](const EntryPtr& e) {
+        auto filter = shared_filter(filter_json, limits, "filter");
+        if (!filter) {
+          (*answer)(filter.error());
+          return;
+        }
+        if (!exact) { // an estimate from payload indexes: served here
+          (*answer)(e->collection->count(filter->get(), false));
+          return;
+        }
+        Runtime::send(
+            e->search, answer,
+            [answer, e, filter = *filter] { (*answer)(e->collection->count(filter.get())); },
+            deadline);
+      },
+      deadline);
+}
+
+void Service::search(std::string collection, Query query, Reply<std::vector<ScoredPoint>> done) {
+  auto answer = answer_of(std::move(done));
+  const auto deadline = runtime_->deadline();
+  if (!query.filter || query.filter->is_null()) {
+    runtime_->on(
+        collection, Lane::search, answer,
+        [answer, query = std::move(query)](const EntryPtr& e) {
+          (*answer)(e->collection->search(search_request(query, nullptr)));
+        },
+        deadline);
+    return;
+  }
+  const FilterLimits limits = runtime_->filter_limits();
+  runtime_->on(
+      collection, Lane::filter, answer,
+      [answer, query = std::move(query), limits, deadline](const EntryPtr& e) {
+        auto filter = shared_filter(query.filter, limits, "filter");
+        if (!filter) {
+          (*answer)(filter.error());
+          return;
+        }
+        Runtime::send(
+            e->search, answer,
+            [answer, e, query, filter = *filter] {
+              (*answer)(e->collection->search(search_request(query, filter.get())));
+            },
+            deadline);
+      },
+      deadline);
+}
+
+void Service::search_batch(std::string collection, std::vector<Query> queries,
+                           Reply<std::vector<std::vector<ScoredPoint>>> done) {
+  auto answer = answer_of(std::move(done));
+  const auto deadline = runtime_->deadline();
+  const FilterLimits limits = runtime_->filter_limits();
+  runtime_->on(
+      collection, Lane::filter, answer,
+      [answer, queries = std::move(queries), limits, deadline](const EntryPtr& e) {
+        std::vector<std::shared_ptr<const Filter>> filters;
+        filters.reserve(queries.size());
+        for (std::size_t i = 0; i < queries.size(); ++i) {
+          auto filter = shared_filter(queries[i].filter, limits,
+                                      "searches[" + std::to_string(i) + "].filter");
+          if (!filter) {
+            (*answer)(filter.error());
+            return;
+          }
+          filters.push_back(std::move(*filter));
+        }
+        Runtime::send(
+            e->search, answer,
+            [answer, e, queries, filters = std::move(filters)] {
+              std::vector<SearchRequest> requests;
+              requests.reserve(queries.size());
+              for (std::size_t i = 0; i < queries.size(); ++i) {
+                requests.push_back(search_request(queries[i], filters[i].get()));
+              }
+              (*answer)(e->collection->search_batch(requests));
+            },
+            deadline);
+      },
+      deadline);
+}
+
+} // namespace vdb
