@@ -355,7 +355,7 @@ void Service::health(Reply<HealthInfo> done) {
   });
 }
 
-void Service::collection_info(std::string name, Reply<Json> done) {
+void Service::collection_info(const std::string& name, Reply<Json> done) {
   auto answer = answer_of(std::move(done));
   runtime_->on(
       name, Lane::search, answer,
@@ -403,14 +403,14 @@ static void write(Service::Runtime& rt, const std::string& collection, bool wait
   });
 }
 
-void Service::upsert(std::string collection, std::vector<PointStruct> points, bool wait,
+void Service::upsert(const std::string& collection, std::vector<PointStruct> points, bool wait,
                      Reply<WriteResult> done) {
   auto shared = std::make_shared<std::vector<PointStruct>>(std::move(points));
   write(*runtime_, collection, wait, std::move(done),
         [shared](Collection& c) { return c.upsert(std::move(*shared)); });
 }
 
-void Service::delete_points(std::string collection, Selector selector, bool wait,
+void Service::delete_points(const std::string& collection, Selector selector, bool wait,
                             Reply<WriteResult> done) {
   const FilterLimits limits = runtime_->filter_limits();
   write(*runtime_, collection, wait, std::move(done),
@@ -421,7 +421,7 @@ void Service::delete_points(std::string collection, Selector selector, bool wait
         });
 }
 
-void Service::set_payload(std::string collection, Json payload, Selector selector,
+void Service::set_payload(const std::string& collection, Json payload, Selector selector,
                           std::optional<std::string> key, bool wait, Reply<WriteResult> done) {
   const FilterLimits limits = runtime_->filter_limits();
   write(*runtime_, collection, wait, std::move(done),
@@ -441,8 +441,8 @@ void Service::set_payload(std::string collection, Json payload, Selector selecto
         });
 }
 
-void Service::overwrite_payload(std::string collection, Json payload, Selector selector, bool wait,
-                                Reply<WriteResult> done) {
+void Service::overwrite_payload(const std::string& collection, Json payload, Selector selector,
+                                bool wait, Reply<WriteResult> done) {
   const FilterLimits limits = runtime_->filter_limits();
   write(*runtime_, collection, wait, std::move(done),
         [payload = std::move(payload), selector = std::move(selector),
@@ -453,7 +453,7 @@ void Service::overwrite_payload(std::string collection, Json payload, Selector s
         });
 }
 
-void Service::delete_payload(std::string collection, std::vector<std::string> keys,
+void Service::delete_payload(const std::string& collection, std::vector<std::string> keys,
                              Selector selector, bool wait, Reply<WriteResult> done) {
   const FilterLimits limits = runtime_->filter_limits();
   write(*runtime_, collection, wait, std::move(done),
@@ -474,7 +474,7 @@ void Service::delete_payload(std::string collection, std::vector<std::string> ke
         });
 }
 
-void Service::clear_payload(std::string collection, Selector selector, bool wait,
+void Service::clear_payload(const std::string& collection, Selector selector, bool wait,
                             Reply<WriteResult> done) {
   const FilterLimits limits = runtime_->filter_limits();
   write(*runtime_, collection, wait, std::move(done),
@@ -485,15 +485,15 @@ void Service::clear_payload(std::string collection, Selector selector, bool wait
         });
 }
 
-void Service::update_vectors(std::string collection, std::vector<PointVectors> points, bool wait,
-                             Reply<WriteResult> done) {
+void Service::update_vectors(const std::string& collection, std::vector<PointVectors> points,
+                             bool wait, Reply<WriteResult> done) {
   auto shared = std::make_shared<std::vector<PointVectors>>(std::move(points));
   write(*runtime_, collection, wait, std::move(done),
         [shared](Collection& c) { return c.update_vectors(std::move(*shared)); });
 }
 
-void Service::create_payload_index(std::string collection, std::string field, std::string schema,
-                                   bool wait, Reply<WriteResult> done) {
+void Service::create_payload_index(const std::string& collection, std::string field,
+                                   std::string schema, bool wait, Reply<WriteResult> done) {
   write(*runtime_, collection, wait, std::move(done),
         [field = std::move(field),
          schema = std::move(schema)](Collection& c) -> Expected<UpdateResult> {
@@ -507,7 +507,7 @@ void Service::create_payload_index(std::string collection, std::string field, st
         });
 }
 
-void Service::delete_payload_index(std::string collection, std::string field, bool wait,
+void Service::delete_payload_index(const std::string& collection, std::string field, bool wait,
                                    Reply<WriteResult> done) {
   write(*runtime_, collection, wait, std::move(done),
         [field = std::move(field)](Collection& c) -> Expected<UpdateResult> {
@@ -522,7 +522,7 @@ void Service::delete_payload_index(std::string collection, std::string field, bo
 // Reads: retrieve goes straight to a searcher; reads with a filter pass the filter actor first,
 // which parses the filter once and hands it, immutable, to a searcher.
 
-void Service::retrieve(std::string collection, std::vector<PointId> ids,
+void Service::retrieve(const std::string& collection, std::vector<PointId> ids,
                        PayloadSelector with_payload, VectorSelector with_vector,
                        Reply<std::vector<Record>> done) {
   auto answer = answer_of(std::move(done));
@@ -535,7 +535,7 @@ void Service::retrieve(std::string collection, std::vector<PointId> ids,
       runtime_->deadline());
 }
 
-void Service::scroll(std::string collection, ScrollQuery query, Reply<ScrollResult> done) {
+void Service::scroll(const std::string& collection, ScrollQuery query, Reply<ScrollResult> done) {
   auto answer = answer_of(std::move(done));
   const auto deadline = runtime_->deadline();
   const FilterLimits limits = runtime_->filter_limits();
@@ -563,7 +563,7 @@ void Service::scroll(std::string collection, ScrollQuery query, Reply<ScrollResu
       deadline);
 }
 
-void Service::count(std::string collection, std::optional<Json> filter_json, bool exact,
+void Service::count(const std::string& collection, std::optional<Json> filter_json, bool exact,
                     Reply<std::uint64_t> done) {
   auto answer = answer_of(std::move(done));
   const auto deadline = runtime_->deadline();
@@ -588,7 +588,8 @@ void Service::count(std::string collection, std::optional<Json> filter_json, boo
       deadline);
 }
 
-void Service::search(std::string collection, Query query, Reply<std::vector<ScoredPoint>> done) {
+void Service::search(const std::string& collection, Query query,
+                     Reply<std::vector<ScoredPoint>> done) {
   auto answer = answer_of(std::move(done));
   const auto deadline = runtime_->deadline();
   if (!query.filter || query.filter->is_null()) {
@@ -619,7 +620,7 @@ void Service::search(std::string collection, Query query, Reply<std::vector<Scor
       deadline);
 }
 
-void Service::search_batch(std::string collection, std::vector<Query> queries,
+void Service::search_batch(const std::string& collection, std::vector<Query> queries,
                            Reply<std::vector<std::vector<ScoredPoint>>> done) {
   auto answer = answer_of(std::move(done));
   const auto deadline = runtime_->deadline();

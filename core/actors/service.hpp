@@ -53,32 +53,35 @@ public:
   void create_collection(std::string name, Json config, Reply<bool> done);
   void delete_collection(std::string name, Reply<bool> done);
   void list_collections(Reply<std::vector<std::string>> done);
-  void collection_info(std::string name, Reply<Json> done);
+  void collection_info(const std::string& name, Reply<Json> done);
 
-  void upsert(std::string collection, std::vector<PointStruct> points, bool wait,
+  void upsert(const std::string& collection, std::vector<PointStruct> points, bool wait,
               Reply<WriteResult> done);
-  void delete_points(std::string collection, Selector selector, bool wait, Reply<WriteResult> done);
-  void set_payload(std::string collection, Json payload, Selector selector,
+  void delete_points(const std::string& collection, Selector selector, bool wait,
+                     Reply<WriteResult> done);
+  void set_payload(const std::string& collection, Json payload, Selector selector,
                    std::optional<std::string> key, bool wait, Reply<WriteResult> done);
-  void overwrite_payload(std::string collection, Json payload, Selector selector, bool wait,
+  void overwrite_payload(const std::string& collection, Json payload, Selector selector, bool wait,
                          Reply<WriteResult> done);
-  void delete_payload(std::string collection, std::vector<std::string> keys, Selector selector,
-                      bool wait, Reply<WriteResult> done);
-  void clear_payload(std::string collection, Selector selector, bool wait, Reply<WriteResult> done);
-  void update_vectors(std::string collection, std::vector<PointVectors> points, bool wait,
+  void delete_payload(const std::string& collection, std::vector<std::string> keys,
+                      Selector selector, bool wait, Reply<WriteResult> done);
+  void clear_payload(const std::string& collection, Selector selector, bool wait,
+                     Reply<WriteResult> done);
+  void update_vectors(const std::string& collection, std::vector<PointVectors> points, bool wait,
                       Reply<WriteResult> done);
-  void create_payload_index(std::string collection, std::string field, std::string schema,
+  void create_payload_index(const std::string& collection, std::string field, std::string schema,
                             bool wait, Reply<WriteResult> done);
-  void delete_payload_index(std::string collection, std::string field, bool wait,
+  void delete_payload_index(const std::string& collection, std::string field, bool wait,
                             Reply<WriteResult> done);
 
-  void retrieve(std::string collection, std::vector<PointId> ids, PayloadSelector with_payload,
-                VectorSelector with_vector, Reply<std::vector<Record>> done);
-  void scroll(std::string collection, ScrollQuery query, Reply<ScrollResult> done);
-  void count(std::string collection, std::optional<Json> filter, bool exact,
+  void retrieve(const std::string& collection, std::vector<PointId> ids,
+                PayloadSelector with_payload, VectorSelector with_vector,
+                Reply<std::vector<Record>> done);
+  void scroll(const std::string& collection, ScrollQuery query, Reply<ScrollResult> done);
+  void count(const std::string& collection, std::optional<Json> filter, bool exact,
              Reply<std::uint64_t> done);
-  void search(std::string collection, Query query, Reply<std::vector<ScoredPoint>> done);
-  void search_batch(std::string collection, std::vector<Query> queries,
+  void search(const std::string& collection, Query query, Reply<std::vector<ScoredPoint>> done);
+  void search_batch(const std::string& collection, std::vector<Query> queries,
                     Reply<std::vector<std::vector<ScoredPoint>>> done);
   void health(Reply<HealthInfo> done);
 

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <system_error>
 
@@ -119,14 +120,14 @@ int run(const Arguments& args, const sigset_t& stop_signals) {
     vdb::log::error(options.error().message);
     return 1;
   }
-  vdb::Service service(std::move(*options));
+  auto service = std::make_unique<vdb::Service>(std::move(*options));
   vdb::RpcServerOptions rpc;
   rpc.host = settings->service.host;
   rpc.port = settings->service.rpc_port;
   rpc.api_key = settings->service.api_key;
   rpc.read_only_api_key = settings->service.read_only_api_key;
   rpc.max_message_bytes = std::size_t{settings->service.max_request_size_mb} << 20;
-  auto server = vdb::RpcServer::start(service, rpc);
+  auto server = vdb::RpcServer::start(*service, rpc);
   if (!server) {
     vdb::log::error(server.error().message);
     return 1;
@@ -142,6 +143,7 @@ int run(const Arguments& args, const sigset_t& stop_signals) {
   // Stop accepting and close the connections first, then the actors (queued requests are
   // answered with unavailable, index builds cancelled).
   (*server)->stop();
+  service.reset();
   vdb::log::info("vdbd stopped");
   return 0;
 }
@@ -162,5 +164,11 @@ int main(int argc, char** argv) {
     return code < 0 ? 0 : code;
   }
   args.sources.environment = vdb::process_environment();
-  return run(args, stop_signals);
+  try {
+    return run(args, stop_signals);
+  } catch (const std::exception& e) {
+    // Nothing should throw this far; if something does, say what instead of aborting.
+    vdb::log::error(std::string("vdbd: fatal: ") + e.what());
+    return 1;
+  }
 }
