@@ -155,6 +155,9 @@ void put_ids(const std::vector<PointId>& ids, capnp::List<rpc::PointId>::Builder
 std::vector<float> get_floats(capnp::List<float>::Reader in) {
   // A List(Float32) is stored as packed little-endian floats: copy the bytes at once.
   std::vector<float> out(in.size());
+  if (out.empty()) {
+    return out; // memcpy to the null data() of an empty vector is undefined
+  }
   const auto bytes = capnp::AnyList::Reader(in).getRawBytes();
   if (bytes.size() == out.size() * sizeof(float)) {
     std::memcpy(out.data(), bytes.begin(), bytes.size());

@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libcaf-dev capnproto libcapnp-dev libboost-dev libyaml-cpp-dev libroaring-dev nlohmann-json3-dev
   zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
-  clang-format clang-tidy
+  clang-format clang-tidy clang libclang-rt-14-dev
 )
 if [[ ${1:-} == --bench ]]; then
   packages+=(libhnswlib-dev libfaiss-dev libopenblas-dev dataset-fashion-mnist gnuplot-nox)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is missing, builds, runs every test, runs
-# clang-tidy, runs the tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and checks
-# formatting.
+# clang-tidy, runs the tests again under AddressSanitizer + UndefinedBehaviorSanitizer, fuzzes the
+# RPC request decoding for a minute, and checks formatting.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
@@ -20,6 +20,19 @@ tools/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DVDB_SANITIZERS=address,unde
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -j "$jobs" --output-on-failure --timeout 600 -LE slow
+
+echo "== fuzzing the request decoding path (libFuzzer + ASan + UBSan, 60 s)"
+if [[ ! -f build-fuzz/build.ninja ]]; then
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DVDB_FUZZ=ON -DVDB_SANITIZERS=address,undefined -DVDB_BUILD_TESTS=OFF \
+    -DVDB_BUILD_BENCHMARKS=OFF
+fi
+cmake --build build-fuzz -j "$jobs" --target vdb_fuzz_request vdb_fuzz_seeds vdb_plugins
+rm -rf build-fuzz/corpus && mkdir -p build-fuzz/corpus
+build-fuzz/bin/vdb_fuzz_seeds build-fuzz/corpus
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  build-fuzz/bin/vdb_fuzz_request -max_total_time=60 -max_len=65536 -rss_limit_mb=4096 \
+  -print_final_stats=1 build-fuzz/corpus 2>&1 | tail -n 25
 
 echo "== formatting"
 tools/format.sh --check

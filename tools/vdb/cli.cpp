@@ -50,8 +50,6 @@ Error usage(const std::string& message) {
   return Error{Errc::invalid_argument, kUsagePrefix + message};
 }
 
-Expected<Options> fail_option(const std::string& what) { return usage(what); }
-
 // ---- argument helpers ---------------------------------------------------------------------
 
 class Args {
@@ -221,6 +219,7 @@ void table(std::ostream& out, const std::vector<std::string>& header,
   };
   line(header);
   std::vector<std::string> rule;
+  rule.reserve(width.size());
   for (std::size_t w : width) {
     rule.emplace_back(w, '-');
   }
@@ -813,28 +812,27 @@ Expected<Options> parse_options(std::vector<std::string>& args) {
       }
       return args[++i];
     };
-    if (!rest.empty()) {
-      rest.push_back(a); // options after the command belong to it
-    } else if (a == "--host") {
+    const bool global = rest.empty(); // options after the command belong to it
+    if (global && a == "--host") {
       auto v = value("--host");
       VDB_TRY(v);
       o.host = *v;
-    } else if (a == "--port") {
+    } else if (global && a == "--port") {
       auto v = value("--port");
       VDB_TRY(v);
       auto n = number(*v, "--port");
       VDB_TRY(n);
       if (*n == 0 || *n > 65535) {
-        return fail_option("--port: must be in 1..65535");
+        return usage("--port: must be in 1..65535");
       }
       o.port = static_cast<std::uint16_t>(*n);
-    } else if (a == "--api-key") {
+    } else if (global && a == "--api-key") {
       auto v = value("--api-key");
       VDB_TRY(v);
       o.api_key = *v;
-    } else if (a == "--json") {
+    } else if (global && a == "--json") {
       o.json = true;
-    } else if (a == "--no-progress") {
+    } else if (global && a == "--no-progress") {
       o.progress = false;
     } else {
       rest.push_back(a);

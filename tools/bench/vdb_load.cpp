@@ -1,0 +1,412 @@
+// vdb-load: load and throughput tests of vdbd over Cap'n Proto RPC.
+//
+//   vdb-load mixed [--port P | --serve] [--clients 8] [--seconds 60] [--n 200000] [--dim 128]
+//            [--search-share 0.8] [--json FILE]
+//     N clients, each on its own connection, for T seconds: searches (half of them filtered)
+//     and wait=true upserts. Every acknowledged upsert is checked from another client at once
+//     (read-your-writes). Reports throughput, p50/p95/p99 per operation, errors.
+//
+//   vdb-load throughput [--dataset fashion-mnist|synthetic] [--ef 48] [--clients 2]
+//            [--seconds 10] [--json FILE]
+//     One index served in-process and over loopback RPC: queries per second through the
+//     embedded API and through RemoteClient, with batches of 100 queries per call and with one
+//     query per call, on the same cores.
+//
+// --serve starts a server inside this process (the same actors and RPC code as vdbd); without
+// it the tool connects to a vdbd at --host/--port.
+#include "core/actors/database.hpp"
+#include "protocol/remote_client.hpp"
+#include "protocol/server.hpp"
+#include "tools/bench/bench_plugins.hpp"
+#include "tools/bench/vdb_bench/dataset.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace vdb::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string mode;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6334;
+  std::string api_key;
+  bool serve = false;
+  std::size_t clients = 8;
+  double seconds = 60;
+  std::size_t n = 200'000;
+  std::size_t dim = 128;
+  double search_share = 0.8;
+  std::string dataset = "synthetic";
+  std::size_t ef = 48;
+  std::string json_path;
+};
+
+[[noreturn]] void die(const std::string& message) {
+  std::fprintf(stderr, "vdb-load: %s\n", message.c_str());
+  std::exit(1);
+}
+
+template <class T> T must(Expected<T> value, const char* what) {
+  if (!value) {
+    die(std::string(what) + ": " + value.error().message);
+  }
+  return std::move(*value);
+}
+
+void must(const Status& s, const char* what) {
+  if (!s.ok()) {
+    die(std::string(what) + ": " + s.message());
+  }
+}
+
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) {
+    return 0;
+  }
+  std::sort(v.begin(), v.end());
+  const auto at = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  return v[at];
+}
+
+/// A server inside this process when --serve is given.
+struct LocalServer {
+  std::unique_ptr<Database> database;
+  std::unique_ptr<RpcServer> rpc;
+};
+
+LocalServer serve(Options& o) {
+  LocalServer s;
+  auto settings = must(load_settings(SettingsSources{}), "settings");
+  settings.plugins.dir = VDB_PLUGIN_DIR;
+  s.database = must(Database::open(":memory:", settings), "open");
+  RpcServerOptions rpc;
+  rpc.port = 0;
+  rpc.max_message_bytes = 256U << 20;
+  s.rpc = must(RpcServer::start(s.database->service(), rpc), "rpc");
+  o.port = s.rpc->port();
+  return s;
+}
+
+std::unique_ptr<RemoteClient> connect(const Options& o) {
+  return must(RemoteClient::connect(RemoteOptions{o.host, o.port, o.api_key, 256U << 20}),
+              "connect");
+}
+
+PointStruct point_of(const Dataset& d, std::size_t i, std::uint64_t id) {
+  return PointStruct{PointId::from_number(id),
+                     {{"", std::vector<float>(d.vector(i), d.vector(i) + d.dim)}},
+                     {{"n", d.n_field[i]}}};
+}
+
+/// Creates collection `name` and loads every base vector in batches from several clients.
+void load(const Options& o, const Dataset& d, const std::string& name, const char* distance) {
+  auto admin = connect(o);
+  Client& db = *admin;
+  (void)db.delete_collection(name);
+  must(db.create_collection(name, {{"vectors", {{"size", d.dim}, {"distance", distance}}}}),
+       "create collection");
+  must(db.create_payload_index(name, "n", "integer", true), "create index");
+  std::atomic<std::size_t> next{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> loaders;
+  for (std::size_t t = 0; t < 2; ++t) {
+    loaders.emplace_back([&] {
+      auto client = connect(o);
+      Client& c = *client;
+      for (std::size_t from = next.fetch_add(1000); from < d.size(); from = next.fetch_add(1000)) {
+        std::vector<PointStruct> batch;
+        for (std::size_t i = from; i < std::min(d.size(), from + 1000); ++i) {
+          batch.push_back(point_of(d, i, i));
+        }
+        must(c.upsert(name, std::move(batch), true), "upsert");
+      }
+    });
+  }
+  for (auto& t : loaders) {
+    t.join();
+  }
+  std::fprintf(stderr, "loaded %zu points in %.1f s; waiting for the optimizer\n", d.size(),
+               std::chrono::duration<double>(Clock::now() - start).count());
+  while (true) {
+    const Json info = must(db.collection_info(name), "info");
+    bool indexed = true;
+    for (const Json& s : info["segments"]) {
+      indexed = indexed && (s["indexed"].get<bool>() || s["appendable"].get<bool>());
+    }
+    if (indexed && !info["optimizer_status"]["running"].get<bool>()) {
+      std::fprintf(stderr, "indexed in %.1f s (%zu segments)\n",
+                   std::chrono::duration<double>(Clock::now() - start).count(),
+                   info["segments"].size());
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+// ---- mixed ------------------------------------------------------------------------------------
+
+int mixed(Options& o) {
+  LocalServer local;
+  if (o.serve) {
+    local = serve(o);
+  }
+  const Dataset d = make_clustered(o.n, o.dim, 1000);
+  load(o, d, "load", "Cosine");
+
+  struct Stats {
+    std::vector<double> search_ms, filtered_ms, upsert_ms;
+    std::uint64_t errors = 0, ryw_checks = 0, ryw_failures = 0;
+    std::string first_error;
+  };
+  std::vector<Stats> stats(o.clients);
+  std::vector<std::unique_ptr<RemoteClient>> clients;
+  for (std::size_t i = 0; i < o.clients; ++i) {
+    clients.push_back(connect(o));
+  }
+  std::atomic<std::uint64_t> next_id{d.size()};
+  const auto stop_at = Clock::now() + std::chrono::duration<double>(o.seconds);
+  const auto begin = Clock::now();
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < o.clients; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 gen(1234 + t);
+      Client& mine = *clients[t];
+      Client& other = *clients[(t + 1) % clients.size()];
+      Stats& s = stats[t];
+      const auto fail = [&s](const Error& e) {
+        if (s.errors++ == 0) {
+          s.first_error = e.message;
+        }
+      };
+      while (Clock::now() < stop_at) {
+        const double r = std::uniform_real_distribution<double>(0, 1)(gen);
+        const std::size_t q = gen() % d.query_count();
+        const auto t0 = Clock::now();
+        if (r < o.search_share) {
+          Query query;
+          query.vector.assign(d.query(q), d.query(q) + d.dim);
+          const bool filtered = (gen() & 1U) != 0;
+          if (filtered) { // 10% of the points
+            const std::int64_t lo = static_cast<std::int64_t>(gen() % 90'000);
+            query.filter =
+                Json{{"must", {{{"key", "n"}, {"range", {{"gte", lo}, {"lt", lo + 10'000}}}}}}};
+          }
+          auto hits = mine.search("load", query);
+          const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+          if (!hits) {
+            fail(hits.error());
+          } else {
+            (filtered ? s.filtered_ms : s.search_ms).push_back(ms);
+          }
+        } else {
+          const std::uint64_t id = next_id.fetch_add(1);
+          const std::size_t source = gen() % d.size();
+          auto done = mine.upsert("load", {point_of(d, source, id)}, true);
+          s.upsert_ms.push_back(
+              std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+          if (!done) {
+            fail(done.error());
+            continue;
+          }
+          // Read-your-writes: another connection sees the acknowledged point at once.
+          Query check;
+          check.vector.assign(d.vector(source), d.vector(source) + d.dim);
+          check.limit = 1;
+          check.filter = Json{{"must", {{{"has_id", {id}}}}}};
+          auto seen = other.search("load", check);
+          ++s.ryw_checks;
+          if (!seen) {
+            fail(seen.error());
+          } else if (seen->empty() || seen->front().id.number() != id) {
+            ++s.ryw_failures;
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
+  Stats all;
+  for (Stats& s : stats) {
+    all.search_ms.insert(all.search_ms.end(), s.search_ms.begin(), s.search_ms.end());
+    all.filtered_ms.insert(all.filtered_ms.end(), s.filtered_ms.begin(), s.filtered_ms.end());
+    all.upsert_ms.insert(all.upsert_ms.end(), s.upsert_ms.begin(), s.upsert_ms.end());
+    all.errors += s.errors;
+    all.ryw_checks += s.ryw_checks;
+    all.ryw_failures += s.ryw_failures;
+    if (all.first_error.empty()) {
+      all.first_error = s.first_error;
+    }
+  }
+  const std::size_t ops = all.search_ms.size() + all.filtered_ms.size() + all.upsert_ms.size();
+  Json report = {{"clients", o.clients},
+                 {"seconds", elapsed},
+                 {"points", o.n},
+                 {"dim", o.dim},
+                 {"operations", ops},
+                 {"throughput_ops", static_cast<double>(ops) / elapsed},
+                 {"errors", all.errors},
+                 {"read_your_writes_checks", all.ryw_checks},
+                 {"read_your_writes_failures", all.ryw_failures}};
+  std::printf("%zu clients, %.0f s, %zu points x %zu: %zu operations, %.0f ops/s, %llu errors, "
+              "read-your-writes %llu/%llu failed\n",
+              o.clients, elapsed, o.n, o.dim, ops, static_cast<double>(ops) / elapsed,
+              static_cast<unsigned long long>(all.errors),
+              static_cast<unsigned long long>(all.ryw_failures),
+              static_cast<unsigned long long>(all.ryw_checks));
+  std::printf("%-18s %10s %10s %10s %10s\n", "operation", "count", "p50 ms", "p95 ms", "p99 ms");
+  const std::vector<std::pair<const char*, std::vector<double>*>> kinds = {
+      {"search", &all.search_ms},
+      {"filtered search", &all.filtered_ms},
+      {"upsert (wait)", &all.upsert_ms}};
+  for (const auto& [name, v] : kinds) {
+    const double p50 = percentile(*v, 0.5), p95 = percentile(*v, 0.95), p99 = percentile(*v, 0.99);
+    std::printf("%-18s %10zu %10.2f %10.2f %10.2f\n", name, v->size(), p50, p95, p99);
+    report["latency_ms"][name] = {{"count", v->size()}, {"p50", p50}, {"p95", p95}, {"p99", p99}};
+  }
+  if (!all.first_error.empty()) {
+    std::printf("first error: %s\n", all.first_error.c_str());
+  }
+  if (!o.json_path.empty()) {
+    std::ofstream(o.json_path) << report.dump(2) << '\n';
+  }
+  return all.errors == 0 && all.ryw_failures == 0 ? 0 : 1;
+}
+
+// ---- throughput -------------------------------------------------------------------------------
+
+int throughput(Options& o) {
+  o.serve = true;
+  LocalServer local = serve(o);
+  const bool fashion = o.dataset == "fashion-mnist";
+  const Dataset d = fashion ? load_fashion_mnist(1000) : make_clustered(o.n, o.dim, 1000);
+  load(o, d, "bench", fashion ? "Euclid" : "Cosine");
+
+  std::vector<Query> queries(d.query_count());
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    queries[i].vector.assign(d.query(i), d.query(i) + d.dim);
+    queries[i].hnsw_ef = o.ef;
+  }
+  // Queries per second from `clients` threads, each with its own Client from `make`.
+  const auto measure = [&](auto make, std::size_t batch) {
+    std::atomic<std::uint64_t> answered{0};
+    const auto stop_at = Clock::now() + std::chrono::duration<double>(o.seconds);
+    const auto begin = Clock::now();
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < o.clients; ++t) {
+      threads.emplace_back([&, t] {
+        auto owner = make();
+        Client& c = *owner;
+        std::size_t at = t * 97;
+        while (Clock::now() < stop_at) {
+          if (batch == 1) {
+            must(c.search("bench", queries[at++ % queries.size()]), "search");
+            answered += 1;
+          } else {
+            std::vector<Query> part;
+            for (std::size_t i = 0; i < batch; ++i) {
+              part.push_back(queries[at++ % queries.size()]);
+            }
+            must(c.search_batch("bench", part), "search_batch");
+            answered += batch;
+          }
+        }
+      });
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+    return static_cast<double>(answered) /
+           std::chrono::duration<double>(Clock::now() - begin).count();
+  };
+  struct Borrowed { // the embedded API, shared by the threads
+    Database* db;
+    Client& operator*() const { return *db; }
+  };
+  const auto embedded = [&] { return Borrowed{local.database.get()}; };
+  const auto remote = [&] { return connect(o); };
+  Json report = {{"dataset", d.name}, {"ef", o.ef}, {"clients", o.clients}};
+  std::printf("%-8s %14s %14s %8s\n", "batch", "in-process q/s", "RPC q/s", "ratio");
+  for (const std::size_t batch : {std::size_t{100}, std::size_t{1}}) {
+    const double in_process = measure(embedded, batch);
+    const double over_rpc = measure(remote, batch);
+    std::printf("%-8zu %14.0f %14.0f %8.2f\n", batch, in_process, over_rpc, over_rpc / in_process);
+    report["batch_" + std::to_string(batch)] = {
+        {"in_process_qps", in_process}, {"rpc_qps", over_rpc}, {"ratio", over_rpc / in_process}};
+  }
+  if (!o.json_path.empty()) {
+    std::ofstream(o.json_path) << report.dump(2) << '\n';
+  }
+  return 0;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  if (argc < 2) {
+    die("usage: vdb-load mixed|throughput [options] (see the top of tools/bench/vdb_load.cpp)");
+  }
+  o.mode = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        die(a + " needs a value");
+      }
+      return argv[++i];
+    };
+    if (a == "--host") {
+      o.host = value();
+    } else if (a == "--port") {
+      o.port = static_cast<std::uint16_t>(std::stoul(value()));
+    } else if (a == "--api-key") {
+      o.api_key = value();
+    } else if (a == "--serve") {
+      o.serve = true;
+    } else if (a == "--clients") {
+      o.clients = std::max<std::size_t>(1, std::stoul(value()));
+    } else if (a == "--seconds") {
+      o.seconds = std::stod(value());
+    } else if (a == "--n") {
+      o.n = std::stoul(value());
+    } else if (a == "--dim") {
+      o.dim = std::stoul(value());
+    } else if (a == "--search-share") {
+      o.search_share = std::stod(value());
+    } else if (a == "--dataset") {
+      o.dataset = value();
+    } else if (a == "--ef") {
+      o.ef = std::stoul(value());
+    } else if (a == "--json") {
+      o.json_path = value();
+    } else {
+      die("unknown option " + a);
+    }
+  }
+  return o;
+}
+
+} // namespace
+} // namespace vdb::bench
+
+int main(int argc, char** argv) {
+  vdb::bench::Options o = vdb::bench::parse(argc, argv);
+  if (o.mode == "mixed") {
+    return vdb::bench::mixed(o);
+  }
+  if (o.mode == "throughput") {
+    return vdb::bench::throughput(o);
+  }
+  vdb::bench::die("unknown mode " + o.mode + " (mixed or throughput)");
+}
