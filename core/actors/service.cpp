@@ -78,7 +78,9 @@ struct CatalogTask {
 
 enum class Lane { ingest, filter, search };
 
-caf::behavior lane(caf::event_based_actor* /*self*/) {
+// Every actor is spawned with an argument (its role): CAF 0.17's spawn without arguments binds a
+// reference to a null std::tuple<>, which UBSan reports.
+caf::behavior lane(caf::event_based_actor* /*self*/, const char* /*role*/) {
   return {
       [](Task& task) {
         if (Clock::now() > task.deadline) {
@@ -180,9 +182,11 @@ public:
     config_.set("logger.verbosity", caf::atom("quiet"));
     system_ = std::make_unique<caf::actor_system>(config_);
     auto state = std::make_shared<CatalogState>(options_.context, options_.defaults);
-    catalog_ = system_->spawn([state](caf::event_based_actor*) -> caf::behavior {
-      return {[state](CatalogTask& task) { task.run(*state); }};
-    });
+    catalog_ = system_->spawn(
+        [](caf::event_based_actor*, std::shared_ptr<CatalogState> owned) -> caf::behavior {
+          return {[owned](CatalogTask& task) { task.run(*owned); }};
+        },
+        std::move(state));
   }
 
   ~Runtime() {
@@ -256,12 +260,12 @@ public:
   EntryPtr spawn(std::shared_ptr<Collection> collection) {
     auto entry = std::make_shared<Entry>();
     entry->collection = std::move(collection);
-    entry->ingest = system_->spawn(lane);
-    entry->filter = system_->spawn(lane);
-    entry->index = system_->spawn<caf::detached>(lane);
+    entry->ingest = system_->spawn(lane, "ingest");
+    entry->filter = system_->spawn(lane, "filter");
+    entry->index = system_->spawn<caf::detached>(lane, "index");
     caf::actor_system* sys = system_.get();
     entry->search = caf::actor_pool::make(
-        system_->dummy_execution_unit(), searchers_, [sys] { return sys->spawn(lane); },
+        system_->dummy_execution_unit(), searchers_, [sys] { return sys->spawn(lane, "search"); },
         caf::actor_pool::round_robin());
     return entry;
   }

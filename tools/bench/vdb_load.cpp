@@ -105,7 +105,7 @@ std::unique_ptr<RemoteClient> connect(const Options& o) {
 PointStruct point_of(const Dataset& d, std::size_t i, std::uint64_t id) {
   return PointStruct{PointId::from_number(id),
                      {{"", std::vector<float>(d.vector(i), d.vector(i) + d.dim)}},
-                     {{"n", d.n_field[i]}}};
+                     i < d.n_field.size() ? Json{{"n", d.n_field[i]}} : Json::object()};
 }
 
 /// Creates collection `name` and loads every base vector in batches from several clients.
@@ -311,7 +311,10 @@ int throughput(Options& o) {
         Client& c = *owner;
         std::size_t at = t * 97;
         while (Clock::now() < stop_at) {
-          if (batch == 1) {
+          if (batch == 0) { // an empty call: the fixed cost of a round trip
+            must(c.health(), "health");
+            answered += 1;
+          } else if (batch == 1) {
             must(c.search("bench", queries[at++ % queries.size()]), "search");
             answered += 1;
           } else {
@@ -338,12 +341,14 @@ int throughput(Options& o) {
   const auto embedded = [&] { return Borrowed{local.database.get()}; };
   const auto remote = [&] { return connect(o); };
   Json report = {{"dataset", d.name}, {"ef", o.ef}, {"clients", o.clients}};
-  std::printf("%-8s %14s %14s %8s\n", "batch", "in-process q/s", "RPC q/s", "ratio");
-  for (const std::size_t batch : {std::size_t{100}, std::size_t{1}}) {
+  std::printf("%-8s %14s %14s %8s\n", "batch", "in-process q/s", "RPC q/s", "RPC/in-process");
+  // Batch 0 is an empty call (health): what a round trip costs without a search.
+  for (const std::size_t batch : {std::size_t{100}, std::size_t{1}, std::size_t{0}}) {
     const double in_process = measure(embedded, batch);
     const double over_rpc = measure(remote, batch);
-    std::printf("%-8zu %14.0f %14.0f %8.2f\n", batch, in_process, over_rpc, over_rpc / in_process);
-    report["batch_" + std::to_string(batch)] = {
+    std::printf("%-8s %14.0f %14.0f %8.2f\n", batch == 0 ? "empty" : std::to_string(batch).c_str(),
+                in_process, over_rpc, over_rpc / in_process);
+    report[batch == 0 ? std::string("empty_call") : "batch_" + std::to_string(batch)] = {
         {"in_process_qps", in_process}, {"rpc_qps", over_rpc}, {"ratio", over_rpc / in_process}};
   }
   if (!o.json_path.empty()) {
@@ -401,12 +406,16 @@ Options parse(int argc, char** argv) {
 } // namespace vdb::bench
 
 int main(int argc, char** argv) {
-  vdb::bench::Options o = vdb::bench::parse(argc, argv);
-  if (o.mode == "mixed") {
-    return vdb::bench::mixed(o);
+  try {
+    vdb::bench::Options o = vdb::bench::parse(argc, argv);
+    if (o.mode == "mixed") {
+      return vdb::bench::mixed(o);
+    }
+    if (o.mode == "throughput") {
+      return vdb::bench::throughput(o);
+    }
+    vdb::bench::die("unknown mode " + o.mode + " (mixed or throughput)");
+  } catch (const std::exception& e) { // a bad number in an option (std::stoul)
+    vdb::bench::die(e.what());
   }
-  if (o.mode == "throughput") {
-    return vdb::bench::throughput(o);
-  }
-  vdb::bench::die("unknown mode " + o.mode + " (mixed or throughput)");
 }
