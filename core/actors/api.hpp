@@ -40,6 +40,23 @@ struct Query {
   bool indexed_only = false;
 };
 
+/// The engine's request for a query whose filter is parsed (`filter` is borrowed; null: none).
+inline SearchRequest to_search_request(const Query& q, const Filter* filter) {
+  SearchRequest r;
+  r.vector_name = q.vector_name;
+  r.vector = q.vector;
+  r.limit = q.limit;
+  r.offset = q.offset;
+  r.filter = filter;
+  r.score_threshold = q.score_threshold;
+  r.with_payload = q.with_payload;
+  r.with_vector = q.with_vector;
+  r.hnsw_ef = q.hnsw_ef;
+  r.exact = q.exact;
+  r.indexed_only = q.indexed_only;
+  return r;
+}
+
 /// A page of points in id order (ScrollRequest with the filter as JSON).
 struct ScrollQuery {
   std::optional<Json> filter;

@@ -146,22 +146,6 @@ Expected<std::shared_ptr<const Filter>> shared_filter(const std::optional<Json>&
   return std::shared_ptr<const Filter>(std::make_shared<Filter>(std::move(*filter)));
 }
 
-SearchRequest search_request(const Query& q, const Filter* filter) {
-  SearchRequest r;
-  r.vector_name = q.vector_name;
-  r.vector = q.vector;
-  r.limit = q.limit;
-  r.offset = q.offset;
-  r.filter = filter;
-  r.score_threshold = q.score_threshold;
-  r.with_payload = q.with_payload;
-  r.with_vector = q.with_vector;
-  r.hnsw_ef = q.hnsw_ef;
-  r.exact = q.exact;
-  r.indexed_only = q.indexed_only;
-  return r;
-}
-
 } // namespace
 } // namespace vdb
 
@@ -244,6 +228,33 @@ public:
                                  : entry->search,
           answer, [entry, step] { step(entry); }, deadline);
     });
+  }
+
+  /// A read with a filter: the collection's filter actor parses the filter (with the limits),
+  /// then `serve` runs with it on a search actor, or on the filter actor itself when
+  /// `on_filter_actor` (cheap answers such as estimates).
+  template <class T>
+  void filtered_read(const std::string& name, std::shared_ptr<Answer<T>> answer,
+                     std::optional<Json> filter_json,
+                     std::function<void(Entry&, const Filter*)> serve,
+                     bool on_filter_actor = false) {
+    const auto until = deadline();
+    on(
+        name, Lane::filter, answer,
+        [answer, filter_json = std::move(filter_json), limits = filter_limits(), until,
+         serve = std::move(serve), on_filter_actor](const EntryPtr& e) {
+          auto filter = shared_filter(filter_json, limits, "filter");
+          if (!filter) {
+            (*answer)(filter.error());
+          } else if (on_filter_actor) {
+            serve(*e, filter->get());
+          } else {
+            send(
+                e->search, answer, [e, serve, filter = *filter] { serve(*e, filter.get()); },
+                until);
+          }
+        },
+        until);
   }
 
   /// Sends a step to an actor with the request's deadline.
@@ -541,87 +552,46 @@ void Service::retrieve(const std::string& collection, std::vector<PointId> ids,
 
 void Service::scroll(const std::string& collection, ScrollQuery query, Reply<ScrollResult> done) {
   auto answer = answer_of(std::move(done));
-  const auto deadline = runtime_->deadline();
-  const FilterLimits limits = runtime_->filter_limits();
-  runtime_->on(
-      collection, Lane::filter, answer,
-      [answer, query = std::move(query), limits, deadline](const EntryPtr& e) {
-        auto filter = shared_filter(query.filter, limits, "filter");
-        if (!filter) {
-          (*answer)(filter.error());
-          return;
-        }
-        Runtime::send(
-            e->search, answer,
-            [answer, e, query, filter = *filter] {
-              ScrollRequest r;
-              r.filter = filter.get();
-              r.limit = query.limit;
-              r.offset = query.offset;
-              r.with_payload = query.with_payload;
-              r.with_vector = query.with_vector;
-              (*answer)(e->collection->scroll(r));
-            },
-            deadline);
-      },
-      deadline);
+  std::optional<Json> filter = std::move(query.filter);
+  runtime_->filtered_read(collection, answer, std::move(filter),
+                          [answer, query = std::move(query)](Entry& e, const Filter* f) {
+                            ScrollRequest r;
+                            r.filter = f;
+                            r.limit = query.limit;
+                            r.offset = query.offset;
+                            r.with_payload = query.with_payload;
+                            r.with_vector = query.with_vector;
+                            (*answer)(e.collection->scroll(r));
+                          });
 }
 
-void Service::count(const std::string& collection, std::optional<Json> filter_json, bool exact,
+void Service::count(const std::string& collection, std::optional<Json> filter, bool exact,
                     Reply<std::uint64_t> done) {
   auto answer = answer_of(std::move(done));
-  const auto deadline = runtime_->deadline();
-  const FilterLimits limits = runtime_->filter_limits();
-  runtime_->on(
-      collection, Lane::filter, answer,
-      [answer, filter_json = std::move(filter_json), exact, limits, deadline](const EntryPtr& e) {
-        auto filter = shared_filter(filter_json, limits, "filter");
-        if (!filter) {
-          (*answer)(filter.error());
-          return;
-        }
-        if (!exact) { // an estimate from payload indexes: served here
-          (*answer)(e->collection->count(filter->get(), false));
-          return;
-        }
-        Runtime::send(
-            e->search, answer,
-            [answer, e, filter = *filter] { (*answer)(e->collection->count(filter.get())); },
-            deadline);
-      },
-      deadline);
+  // An estimate comes from payload indexes alone: the filter actor answers it.
+  runtime_->filtered_read(
+      collection, answer, std::move(filter),
+      [answer, exact](Entry& e, const Filter* f) { (*answer)(e.collection->count(f, exact)); },
+      !exact);
 }
 
 void Service::search(const std::string& collection, Query query,
                      Reply<std::vector<ScoredPoint>> done) {
   auto answer = answer_of(std::move(done));
-  const auto deadline = runtime_->deadline();
   if (!query.filter || query.filter->is_null()) {
     runtime_->on(
         collection, Lane::search, answer,
         [answer, query = std::move(query)](const EntryPtr& e) {
-          (*answer)(e->collection->search(search_request(query, nullptr)));
+          (*answer)(e->collection->search(to_search_request(query, nullptr)));
         },
-        deadline);
+        runtime_->deadline());
     return;
   }
-  const FilterLimits limits = runtime_->filter_limits();
-  runtime_->on(
-      collection, Lane::filter, answer,
-      [answer, query = std::move(query), limits, deadline](const EntryPtr& e) {
-        auto filter = shared_filter(query.filter, limits, "filter");
-        if (!filter) {
-          (*answer)(filter.error());
-          return;
-        }
-        Runtime::send(
-            e->search, answer,
-            [answer, e, query, filter = *filter] {
-              (*answer)(e->collection->search(search_request(query, filter.get())));
-            },
-            deadline);
-      },
-      deadline);
+  std::optional<Json> filter = std::move(query.filter);
+  runtime_->filtered_read(collection, answer, std::move(filter),
+                          [answer, query = std::move(query)](Entry& e, const Filter* f) {
+                            (*answer)(e.collection->search(to_search_request(query, f)));
+                          });
 }
 
 void Service::search_batch(const std::string& collection, std::vector<Query> queries,
@@ -649,7 +619,7 @@ void Service::search_batch(const std::string& collection, std::vector<Query> que
               std::vector<SearchRequest> requests;
               requests.reserve(queries.size());
               for (std::size_t i = 0; i < queries.size(); ++i) {
-                requests.push_back(search_request(queries[i], filters[i].get()));
+                requests.push_back(to_search_request(queries[i], filters[i].get()));
               }
               (*answer)(e->collection->search_batch(requests));
             },

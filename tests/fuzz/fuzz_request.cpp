@@ -61,16 +61,8 @@ Expected<PointsSelector> selector_of(const Selector& s) {
   return PointsSelector{s.ids};
 }
 
-void search(const Query& q) {
-  SearchRequest r;
-  r.vector = q.vector;
-  r.limit = q.limit;
-  r.offset = q.offset;
-  r.score_threshold = q.score_threshold;
-  r.with_payload = q.with_payload;
-  r.with_vector = q.with_vector;
-  r.hnsw_ef = std::min<std::size_t>(q.hnsw_ef, 1000);
-  r.exact = q.exact;
+void search(Query q) {
+  q.hnsw_ef = std::min<std::size_t>(q.hnsw_ef, 1000);
   std::optional<Filter> filter;
   if (q.filter) {
     auto f = parse_filter(*q.filter, world().catalog->context().limits.filter, "filter");
@@ -78,9 +70,8 @@ void search(const Query& q) {
       return;
     }
     filter = std::move(*f);
-    r.filter = &*filter;
   }
-  (void)world().collection->search(r);
+  (void)world().collection->search(to_search_request(q, filter ? &*filter : nullptr));
 }
 
 } // namespace
