@@ -231,3 +231,28 @@ INSTANTIATE_TEST_SUITE_P(Both, Api, ::testing::Values("embedded", "remote"),
 
 } // namespace
 } // namespace vdb
+
+namespace vdb {
+namespace {
+
+// A request still queued when its timeout has passed is answered, not served: with a zero
+// timeout every request that reaches a collection's actors expires there.
+TEST(Deadlines, ARequestPastItsTimeoutIsAnsweredDeadlineExceeded) {
+  ServiceOptions options(test::engine_context());
+  options.threads = 2;
+  options.timeout = std::chrono::milliseconds(0);
+  auto db = Database::open(std::move(options));
+  ASSERT_TRUE(db->create_collection("c", {{"vectors", {{"size", 2}, {"distance", "Dot"}}}}).ok());
+  Client& client = *db;
+  auto write = client.upsert("c", {point(1, {1, 2})});
+  ASSERT_FALSE(write.ok());
+  EXPECT_EQ(write.error().code, Errc::deadline_exceeded);
+  Query q;
+  q.vector = {1, 2};
+  EXPECT_EQ(client.search("c", q).error().code, Errc::deadline_exceeded);
+  EXPECT_EQ(client.count("c", std::nullopt, true).error().code, Errc::deadline_exceeded);
+  EXPECT_EQ(*client.list_collections(), std::vector<std::string>{"c"}); // the catalog answers
+}
+
+} // namespace
+} // namespace vdb
