@@ -20,7 +20,7 @@ public:
   Error failure{Errc::ok, ""};
   kj::Own<const kj::Executor> executor;
   kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop;
-  std::optional<rpc::Database::Client> database; // touched on the connection's thread only
+  std::unique_ptr<rpc::Database::Client> database; // touched on the connection's thread only
   bool read_only = false;
 
   ~Impl() {
@@ -86,7 +86,7 @@ Status status_of(const Expected<bool>& done) { return done.ok() ? Status() : don
 
 } // namespace
 
-Expected<std::unique_ptr<RemoteClient>> RemoteClient::connect(RemoteOptions options) {
+Expected<std::unique_ptr<RemoteClient>> RemoteClient::connect(const RemoteOptions& options) {
   auto impl = std::make_unique<Impl>();
   Impl* raw = impl.get();
   raw->thread = std::thread([raw, options] {
@@ -108,7 +108,7 @@ Expected<std::unique_ptr<RemoteClient>> RemoteClient::connect(RemoteOptions opti
         fail(s.error());
         return;
       }
-      raw->database = response.getDatabase();
+      raw->database = std::make_unique<rpc::Database::Client>(response.getDatabase());
       raw->read_only = response.getReadOnly();
       auto stop = kj::newPromiseAndCrossThreadFulfiller<void>();
       {

@@ -26,7 +26,7 @@ class RemoteClient final : public Client {
 public:
   /// Connects and opens the database with the key; permission_denied when the key is wrong,
   /// unavailable when nothing answers.
-  static Expected<std::unique_ptr<RemoteClient>> connect(RemoteOptions options);
+  static Expected<std::unique_ptr<RemoteClient>> connect(const RemoteOptions& options);
   ~RemoteClient() override;
 
   /// Whether the key only allows reads.

@@ -426,7 +426,8 @@ public:
   kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop;
 };
 
-Expected<std::unique_ptr<RpcServer>> RpcServer::start(Service& service, RpcServerOptions options) {
+Expected<std::unique_ptr<RpcServer>> RpcServer::start(Service& service,
+                                                      const RpcServerOptions& options) {
   std::unique_ptr<RpcServer> server(new RpcServer());
   server->impl_ = std::make_unique<Impl>();
   Impl* impl = server->impl_.get();

@@ -22,7 +22,8 @@ struct RpcServerOptions {
 class RpcServer {
 public:
   /// Binds and starts serving `service` (which must outlive the server).
-  static Expected<std::unique_ptr<RpcServer>> start(Service& service, RpcServerOptions options);
+  static Expected<std::unique_ptr<RpcServer>> start(Service& service,
+                                                    const RpcServerOptions& options);
   /// Stops (see stop()).
   ~RpcServer();
   RpcServer(const RpcServer&) = delete;

@@ -167,7 +167,7 @@ public:
     system_ = std::make_unique<caf::actor_system>(config_);
     auto state = std::make_shared<CatalogState>(options_.context, options_.defaults);
     catalog_ = system_->spawn(
-        [](caf::event_based_actor*, std::shared_ptr<CatalogState> owned) -> caf::behavior {
+        [](caf::event_based_actor*, const std::shared_ptr<CatalogState>& owned) -> caf::behavior {
           return {[owned](CatalogTask& task) { task.run(*owned); }};
         },
         std::move(state));
