@@ -32,40 +32,43 @@ public:
   /// Whether the key only allows reads.
   bool read_only() const noexcept;
 
+  // The default arguments repeat Client's, so calls read the same through either type.
   Status create_collection(const std::string& name, const Json& config) override;
   Status delete_collection(const std::string& name) override;
   Expected<std::vector<std::string>> list_collections() override;
   Expected<Json> collection_info(const std::string& name) override;
 
   Expected<WriteResult> upsert(const std::string& collection, std::vector<PointStruct> points,
-                               bool wait) override;
+                               bool wait = true) override;
   Expected<WriteResult> delete_points(const std::string& collection, const Selector& selector,
-                                      bool wait) override;
+                                      bool wait = true) override;
   Expected<WriteResult> set_payload(const std::string& collection, const Json& payload,
-                                    const Selector& selector, const std::optional<std::string>& key,
-                                    bool wait) override;
+                                    const Selector& selector,
+                                    const std::optional<std::string>& key = std::nullopt,
+                                    bool wait = true) override;
   Expected<WriteResult> overwrite_payload(const std::string& collection, const Json& payload,
-                                          const Selector& selector, bool wait) override;
+                                          const Selector& selector, bool wait = true) override;
   Expected<WriteResult> delete_payload(const std::string& collection,
                                        const std::vector<std::string>& keys,
-                                       const Selector& selector, bool wait) override;
+                                       const Selector& selector, bool wait = true) override;
   Expected<WriteResult> clear_payload(const std::string& collection, const Selector& selector,
-                                      bool wait) override;
+                                      bool wait = true) override;
   Expected<WriteResult> update_vectors(const std::string& collection,
-                                       std::vector<PointVectors> points, bool wait) override;
+                                       std::vector<PointVectors> points, bool wait = true) override;
   Expected<WriteResult> create_payload_index(const std::string& collection,
                                              const std::string& field, const std::string& schema,
-                                             bool wait) override;
+                                             bool wait = true) override;
   Expected<WriteResult> delete_payload_index(const std::string& collection,
-                                             const std::string& field, bool wait) override;
+                                             const std::string& field, bool wait = true) override;
 
   Expected<std::vector<Record>> retrieve(const std::string& collection,
                                          const std::vector<PointId>& ids,
                                          const PayloadSelector& with_payload,
                                          const VectorSelector& with_vector) override;
   Expected<ScrollResult> scroll(const std::string& collection, const ScrollQuery& query) override;
-  Expected<std::uint64_t> count(const std::string& collection, const std::optional<Json>& filter,
-                                bool exact) override;
+  Expected<std::uint64_t> count(const std::string& collection,
+                                const std::optional<Json>& filter = std::nullopt,
+                                bool exact = true) override;
   Expected<std::vector<ScoredPoint>> search(const std::string& collection,
                                             const Query& query) override;
   Expected<std::vector<std::vector<ScoredPoint>>>

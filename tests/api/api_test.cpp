@@ -256,3 +256,30 @@ TEST(Deadlines, ARequestPastItsTimeoutIsAnsweredDeadlineExceeded) {
 
 } // namespace
 } // namespace vdb
+
+namespace vdb {
+namespace {
+
+// The README's in-process example, as written there (default settings, plugins found next to
+// the binary).
+TEST(ReadmeExample, RunsAsWritten) {
+  auto db = vdb::Database::open(":memory:");
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  ASSERT_TRUE(
+      (*db)->create_collection("docs", {{"vectors", {{"size", 4}, {"distance", "Cosine"}}}}).ok());
+  ASSERT_TRUE((*db)
+                  ->upsert("docs", {{vdb::PointId::from_number(1),
+                                     {{"", {0.1F, 0.2F, 0.3F, 0.4F}}},
+                                     {{"city", "Oslo"}}}})
+                  .ok());
+  vdb::Query q;
+  q.vector = {0.1F, 0.2F, 0.3F, 0.4F};
+  auto hits = (*db)->search("docs", q);
+  ASSERT_TRUE(hits.ok());
+  ASSERT_EQ(hits->size(), 1U);
+  EXPECT_NEAR((*hits)[0].score, 1.0F, 1e-5);
+  EXPECT_EQ(vdb::Database::open("/tmp/some-dir").error().code, Errc::unsupported);
+}
+
+} // namespace
+} // namespace vdb
