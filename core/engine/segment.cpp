@@ -305,7 +305,8 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
         const std::uint64_t total = live_.cardinality();
         std::uint64_t hits = 0;
         std::uint64_t samples = 0;
-        for (std::uint64_t draw = 0; draw < 4 * kSamples && samples < kSamples; ++draw) {
+        for (std::uint64_t draw = 0; slots() != 0 && draw < 4 * kSamples && samples < kSamples;
+             ++draw) {
           const auto offset = static_cast<PointOffset>(gen() % slots());
           if (live_.contains(offset)) {
             ++samples;

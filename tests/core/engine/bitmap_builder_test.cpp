@@ -40,5 +40,23 @@ TEST(BitmapBuilder, MatchesRoaringForSparseDenseAndEmptyChunks) {
   EXPECT_TRUE(BitmapBuilder().build().isEmpty());
 }
 
+TEST(BitmapBuilder, AnyNumberOfOffsetsGivesTheSameBitmapAsRoaring) {
+  std::mt19937 gen(3);
+  // Empty, sparse and dense, over a range of 1 << 20 values.
+  for (const int n : {0, 1, 100, 16000, 40000}) {
+    BitmapBuilder builder(1U << 20);
+    Roaring expected;
+    for (int i = 0; i < n; ++i) {
+      const std::uint32_t offset = gen() % (1U << 20);
+      builder.add(offset);
+      builder.add(offset); // duplicates count once
+      expected.add(offset);
+    }
+    const Roaring built = builder.build();
+    EXPECT_TRUE(built == expected) << n;
+    EXPECT_EQ(built.cardinality(), expected.cardinality()) << n;
+  }
+}
+
 } // namespace
 } // namespace vdb
