@@ -15,37 +15,57 @@ std::string text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size())
 
 // ---- errors --------------------------------------------------------------------------------
 
+namespace {
+
+using C = rpc::Error::Code;
+using X = kj::Exception::Type;
+
+// How every Errc crosses the wire, both ways: expected outcomes as a value in the result,
+// failures of the infrastructure as a Cap'n Proto exception of the matching type.
+struct Route {
+  Errc code;
+  ErrorRoute wire;
+};
+constexpr Route kRoutes[] = {
+    {Errc::ok, {true, C::OK, X::FAILED}},
+    {Errc::invalid_argument, {true, C::INVALID_ARGUMENT, X::FAILED}},
+    {Errc::not_found, {true, C::NOT_FOUND, X::FAILED}},
+    {Errc::already_exists, {true, C::ALREADY_EXISTS, X::FAILED}},
+    {Errc::out_of_range, {true, C::OUT_OF_RANGE, X::FAILED}},
+    {Errc::unsupported, {true, C::UNSUPPORTED, X::UNIMPLEMENTED}},
+    {Errc::permission_denied, {true, C::PERMISSION_DENIED, X::FAILED}},
+    {Errc::deadline_exceeded, {true, C::DEADLINE_EXCEEDED, X::OVERLOADED}},
+    {Errc::unavailable, {false, C::OK, X::DISCONNECTED}},
+    {Errc::out_of_memory, {false, C::OK, X::OVERLOADED}},
+    {Errc::io_error, {false, C::OK, X::FAILED}},
+    {Errc::no_space, {false, C::OK, X::FAILED}},
+    {Errc::corrupt, {false, C::OK, X::FAILED}},
+    {Errc::internal, {false, C::OK, X::FAILED}},
+};
+
+} // namespace
+
 ErrorRoute route(Errc code) noexcept {
-  using C = rpc::Error::Code;
-  using X = kj::Exception::Type;
-  switch (code) {
-  case Errc::ok:
-    return {true, C::OK, X::FAILED};
-  case Errc::invalid_argument:
-    return {true, C::INVALID_ARGUMENT, X::FAILED};
-  case Errc::not_found:
-    return {true, C::NOT_FOUND, X::FAILED};
-  case Errc::already_exists:
-    return {true, C::ALREADY_EXISTS, X::FAILED};
-  case Errc::out_of_range:
-    return {true, C::OUT_OF_RANGE, X::FAILED};
-  case Errc::unsupported:
-    return {true, C::UNSUPPORTED, X::UNIMPLEMENTED};
-  case Errc::permission_denied:
-    return {true, C::PERMISSION_DENIED, X::FAILED};
-  case Errc::deadline_exceeded:
-    return {true, C::DEADLINE_EXCEEDED, X::OVERLOADED};
-  case Errc::unavailable:
-    return {false, C::OK, X::DISCONNECTED};
-  case Errc::out_of_memory:
-    return {false, C::OK, X::OVERLOADED};
-  case Errc::io_error:
-  case Errc::no_space:
-  case Errc::corrupt:
-  case Errc::internal:
-    return {false, C::OK, X::FAILED};
+  for (const Route& r : kRoutes) {
+    if (r.code == code) {
+      return r.wire;
+    }
   }
   return {false, C::OK, X::FAILED};
+}
+
+Error from_exception(const kj::Exception& e) {
+  const std::string what = e.getDescription().cStr();
+  switch (e.getType()) {
+  case X::DISCONNECTED: // the server is stopping, or the connection is gone
+  case X::OVERLOADED:
+    return Error{Errc::unavailable, "vdbd: " + what};
+  case X::UNIMPLEMENTED:
+    return Error{Errc::unsupported, "vdbd: " + what};
+  case X::FAILED:
+    break;
+  }
+  return Error{Errc::internal, "vdbd: " + what};
 }
 
 void put_error(const Error& error, rpc::Error::Builder out) {
@@ -66,34 +86,16 @@ void put_error(const Error& error, rpc::Error::Builder out) {
 }
 
 Status get_error(rpc::Error::Reader in) {
-  using C = rpc::Error::Code;
-  Errc code = Errc::internal;
-  switch (in.getCode()) {
-  case C::OK:
+  if (in.getCode() == C::OK) {
     return {};
-  case C::INVALID_ARGUMENT:
-    code = Errc::invalid_argument;
-    break;
-  case C::NOT_FOUND:
-    code = Errc::not_found;
-    break;
-  case C::ALREADY_EXISTS:
-    code = Errc::already_exists;
-    break;
-  case C::OUT_OF_RANGE:
-    code = Errc::out_of_range;
-    break;
-  case C::UNSUPPORTED:
-    code = Errc::unsupported;
-    break;
-  case C::PERMISSION_DENIED:
-    code = Errc::permission_denied;
-    break;
-  case C::DEADLINE_EXCEEDED:
-    code = Errc::deadline_exceeded;
-    break;
   }
-  return Status(code, text(in.getMessage()));
+  for (const Route& r : kRoutes) {
+    if (r.wire.as_value && r.wire.code == in.getCode()) {
+      return Status(r.code, text(in.getMessage()));
+    }
+  }
+  // A code from a newer server.
+  return Status(Errc::internal, text(in.getMessage()));
 }
 
 // ---- values --------------------------------------------------------------------------------

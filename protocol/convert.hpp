@@ -21,6 +21,8 @@ struct ErrorRoute {
 };
 ErrorRoute route(Errc code) noexcept;
 
+/// The Error a client reports for an exception from the server or the connection.
+Error from_exception(const kj::Exception& e);
 /// Writes `error` into a result, or throws the kj::Exception the table names.
 void put_error(const Error& error, rpc::Error::Builder out);
 /// The Status a result's error carries.

@@ -46,22 +46,8 @@ public:
         });
       });
     } catch (const kj::Exception& e) {
-      return failure_of(e);
+      return wire::from_exception(e);
     }
-  }
-
-  static Error failure_of(const kj::Exception& e) {
-    const std::string what = e.getDescription().cStr();
-    switch (e.getType()) {
-    case kj::Exception::Type::DISCONNECTED:
-    case kj::Exception::Type::OVERLOADED:
-      return Error{Errc::unavailable, "vdbd: " + what};
-    case kj::Exception::Type::UNIMPLEMENTED:
-      return Error{Errc::unsupported, "vdbd: " + what};
-    case kj::Exception::Type::FAILED:
-      break;
-    }
-    return Error{Errc::internal, "vdbd: " + what};
   }
 };
 
@@ -122,7 +108,7 @@ Expected<std::unique_ptr<RemoteClient>> RemoteClient::connect(const RemoteOption
       raw->database.reset();
     } catch (const kj::Exception& e) {
       raw->database.reset();
-      Error error = Impl::failure_of(e);
+      Error error = wire::from_exception(e);
       error.message = "cannot reach vdbd at " + options.host + ":" + std::to_string(options.port) +
                       ": " + error.message;
       fail(std::move(error));
