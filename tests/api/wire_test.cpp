@@ -10,9 +10,9 @@ namespace vdb {
 namespace {
 
 TEST(WireErrors, ExpectedOutcomesTravelAsValuesAndComeBackTheSame) {
-  for (const Errc code : {Errc::invalid_argument, Errc::not_found, Errc::already_exists,
-                          Errc::out_of_range, Errc::unsupported, Errc::permission_denied,
-                          Errc::deadline_exceeded}) {
+  for (const Errc code :
+       {Errc::invalid_argument, Errc::not_found, Errc::already_exists, Errc::out_of_range,
+        Errc::unsupported, Errc::permission_denied, Errc::deadline_exceeded}) {
     capnp::MallocMessageBuilder message;
     auto out = message.initRoot<rpc::Error>();
     wire::put_error(Error{code, "points[3] (id 7): the vector has 3 numbers"}, out);
@@ -26,12 +26,10 @@ TEST(WireErrors, ExpectedOutcomesTravelAsValuesAndComeBackTheSame) {
 }
 
 TEST(WireErrors, InfrastructureFailuresBecomeExceptionsOfTheMatchingType) {
-  const std::pair<Errc, Errc> cases[] = {{Errc::internal, Errc::internal},
-                                         {Errc::io_error, Errc::internal},
-                                         {Errc::corrupt, Errc::internal},
-                                         {Errc::no_space, Errc::internal},
-                                         {Errc::unavailable, Errc::unavailable},
-                                         {Errc::out_of_memory, Errc::unavailable}};
+  const std::pair<Errc, Errc> cases[] = {
+      {Errc::internal, Errc::internal},       {Errc::io_error, Errc::internal},
+      {Errc::corrupt, Errc::internal},        {Errc::no_space, Errc::internal},
+      {Errc::unavailable, Errc::unavailable}, {Errc::out_of_memory, Errc::unavailable}};
   for (const auto& [code, client_sees] : cases) {
     capnp::MallocMessageBuilder message;
     auto out = message.initRoot<rpc::Error>();
