@@ -293,6 +293,9 @@ protected:
     Base::set(offset, values);
     remember(offset);
   }
+  std::pair<const char*, std::size_t> check_data() const noexcept override {
+    return {reinterpret_cast<const char*>(single_.data()), sizeof(Single)};
+  }
   void remove(PointOffset offset) override {
     Base::remove(offset);
     remember(offset);

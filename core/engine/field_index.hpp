@@ -61,6 +61,10 @@ public:
     return std::nullopt;
   }
 
+  /// Where check() reads a point's data: the base of an array indexed by offset and the size of
+  /// one entry, so a search can prefetch it; {nullptr, 0} when there is no such array.
+  virtual std::pair<const char*, std::size_t> check_data() const noexcept { return {nullptr, 0}; }
+
   /// Points with at least one value this index stores.
   virtual std::uint64_t indexed_points() const noexcept = 0;
   /// Distinct stored values (keywords, numbers, tokens, points on the map).

@@ -152,6 +152,15 @@ bool FilterPlan::fold(Node& node, const Bitmap& live) {
   return true;
 }
 
+std::pair<const char*, std::size_t> FilterPlan::check_data() const noexcept {
+  const Node* first = &root_;
+  if (first->kind == Node::Kind::filter && !first->must.empty()) {
+    first = &first->must.front();
+  }
+  return first->kind == Node::Kind::index_check ? first->index->check_data()
+                                                : std::pair<const char*, std::size_t>{nullptr, 0};
+}
+
 bool FilterPlan::matches(PointOffset offset) const { return all_ || matches(root_, offset); }
 
 bool FilterPlan::matches(const Node& node, PointOffset offset) const {

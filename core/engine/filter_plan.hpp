@@ -21,6 +21,10 @@ public:
   static FilterPlan compile(const Filter* filter, const PayloadIndex& index,
                             const PointSource& source, Mode mode = Mode::bitmaps);
 
+  /// The array the plan's first per-point check reads (see FieldIndex::check_data), for
+  /// prefetching; {nullptr, 0} when there is none.
+  std::pair<const char*, std::size_t> check_data() const noexcept;
+
   /// Whether the live point at `offset` matches. (The plan never checks liveness itself.)
   bool matches(PointOffset offset) const;
 

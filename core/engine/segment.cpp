@@ -346,6 +346,7 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
   const std::size_t budget =
       filtered ? static_cast<std::size_t>(static_cast<double>(matching) / kVisitCost)
                : std::numeric_limits<std::size_t>::max();
+  const auto check = plan.check_data(); // prefetched with each neighbour's vector
   const auto run = [&](std::size_t beam) {
     if (const Bitmap* all = plan.exact(); filtered && all != nullptr) {
       return graph->search(request.query, request.k, beam, counted([&](std::uint32_t id) {
@@ -357,7 +358,7 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
       // Nothing deleted, every point holds this vector: only the filter to check.
       return graph->search(request.query, request.k, beam,
                            counted([&](std::uint32_t id) { return plan.matches(id); }), found,
-                           budget);
+                           budget, check.first, check.second);
     }
     if (filtered) {
       return graph->search(request.query, request.k, beam, counted([&](std::uint32_t id) {

@@ -56,10 +56,13 @@ public:
   /// search. `accept` is called once per visited node. A search that would score more than
   /// `max_scored` vectors stops there and returns false (`out` is then incomplete): callers with
   /// a cheaper way to answer (a scan of few matches) bound the graph's cost with it.
+  /// `filter_data` (entries of `filter_stride` bytes by node id), when given, is what `accept`
+  /// reads: it is prefetched with each neighbour's vector.
   template <class Accept>
   bool search(const float* query, std::size_t k, std::size_t ef, Accept&& accept,
               std::vector<Neighbor>& out,
-              std::size_t max_scored = std::numeric_limits<std::size_t>::max()) const;
+              std::size_t max_scored = std::numeric_limits<std::size_t>::max(),
+              const char* filter_data = nullptr, std::size_t filter_stride = 0) const;
 
   /// Nodes in the graph (those with a vector at build time).
   std::size_t nodes() const noexcept { return nodes_; }
@@ -113,7 +116,8 @@ private:
 
 template <class Accept>
 bool HnswGraph::search(const float* query, std::size_t k, std::size_t ef, Accept&& accept,
-                       std::vector<Neighbor>& out, std::size_t max_scored) const {
+                       std::vector<Neighbor>& out, std::size_t max_scored, const char* filter_data,
+                       std::size_t filter_stride) const {
   out.clear();
   if (entry_ == kNone || k == 0) {
     return true;
@@ -159,6 +163,9 @@ bool HnswGraph::search(const float* query, std::size_t k, std::size_t ef, Accept
       const std::uint32_t n = links[j];
       if (!visited->test_and_mark(n)) {
         __builtin_prefetch(vectors_[n]);
+        if (filter_data != nullptr) { // what accept() will read for this node
+          __builtin_prefetch(filter_data + static_cast<std::size_t>(n) * filter_stride);
+        }
         fresh.push_back(n);
         fresh_vectors.push_back(vectors_[n]);
       }
