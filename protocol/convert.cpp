@@ -205,19 +205,28 @@ template <class Builder> void put_named(const NamedVectors& vectors, Builder out
 void put_vectors(const NamedVectors& vectors, rpc::Record::Builder out) { put_named(vectors, out); }
 void put_vectors(const NamedVectors& vectors, rpc::Point::Builder out) { put_named(vectors, out); }
 
+namespace {
+// A point's id and vectors, the part every point list shares.
+Expected<PointVectors> get_id_and_vectors(rpc::Point::Reader in, const std::string& at) {
+  auto id = get_id(in.getId(), at + ".id");
+  VDB_TRY(id);
+  auto vectors = get_vectors(in.getVectors(), at + ".vectors");
+  VDB_TRY(vectors);
+  return PointVectors{*id, std::move(*vectors)};
+}
+} // namespace
+
 Expected<std::vector<PointStruct>> get_points(capnp::List<rpc::Point>::Reader in,
                                               const std::string& field) {
   std::vector<PointStruct> out;
   out.reserve(in.size());
   for (unsigned i = 0; i < in.size(); ++i) {
     const std::string at = field + "[" + std::to_string(i) + "]";
-    auto id = get_id(in[i].getId(), at + ".id");
-    VDB_TRY(id);
-    auto vectors = get_vectors(in[i].getVectors(), at + ".vectors");
-    VDB_TRY(vectors);
+    auto point = get_id_and_vectors(in[i], at);
+    VDB_TRY(point);
     auto payload = get_optional_json(in[i].getPayload(), at + ".payload");
     VDB_TRY(payload);
-    out.push_back(PointStruct{*id, std::move(*vectors),
+    out.push_back(PointStruct{point->id, std::move(point->vectors),
                               payload->has_value() ? std::move(**payload) : Json::object()});
   }
   return out;
@@ -228,12 +237,9 @@ Expected<std::vector<PointVectors>> get_point_vectors(capnp::List<rpc::Point>::R
   std::vector<PointVectors> out;
   out.reserve(in.size());
   for (unsigned i = 0; i < in.size(); ++i) {
-    const std::string at = field + "[" + std::to_string(i) + "]";
-    auto id = get_id(in[i].getId(), at + ".id");
-    VDB_TRY(id);
-    auto vectors = get_vectors(in[i].getVectors(), at + ".vectors");
-    VDB_TRY(vectors);
-    out.push_back(PointVectors{*id, std::move(*vectors)});
+    auto point = get_id_and_vectors(in[i], field + "[" + std::to_string(i) + "]");
+    VDB_TRY(point);
+    out.push_back(std::move(*point));
   }
   return out;
 }

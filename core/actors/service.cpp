@@ -134,6 +134,15 @@ Expected<PointsSelector> points_selector(const Selector& selector, const FilterL
   return PointsSelector{selector.ids};
 }
 
+/// A key path, or invalid_argument naming `field`.
+Expected<JsonPath> path_of(const std::string& text, const std::string& field) {
+  auto path = JsonPath::parse(text);
+  if (!path) {
+    return Error{Errc::invalid_argument, field + ": " + path.error().message};
+  }
+  return path;
+}
+
 /// A filter parsed once and shared, immutable, by the steps that use it; null for no filter.
 Expected<std::shared_ptr<const Filter>> shared_filter(const std::optional<Json>& json,
                                                       const FilterLimits& limits,
@@ -425,79 +434,85 @@ void Service::upsert(const std::string& collection, std::vector<PointStruct> poi
         [shared](Collection& c) { return c.upsert(std::move(*shared)); });
 }
 
+// Selectors and key paths are checked here, before the write is queued, so that a write sent
+// with wait = false is refused for bad input instead of being acknowledged and then dropped.
+
 void Service::delete_points(const std::string& collection, Selector selector, bool wait,
                             Reply<WriteResult> done) {
-  const FilterLimits limits = runtime_->filter_limits();
+  auto points = points_selector(selector, runtime_->filter_limits());
+  if (!points) {
+    done(points.error());
+    return;
+  }
   write(*runtime_, collection, wait, std::move(done),
-        [selector = std::move(selector), limits](Collection& c) -> Expected<UpdateResult> {
-          auto points = points_selector(selector, limits);
-          VDB_TRY(points);
-          return c.delete_points(*points);
-        });
+        [points = std::move(*points)](Collection& c) { return c.delete_points(points); });
 }
 
 void Service::set_payload(const std::string& collection, Json payload, Selector selector,
                           std::optional<std::string> key, bool wait, Reply<WriteResult> done) {
-  const FilterLimits limits = runtime_->filter_limits();
+  auto points = points_selector(selector, runtime_->filter_limits());
+  if (!points) {
+    done(points.error());
+    return;
+  }
+  std::optional<JsonPath> path;
+  if (key) {
+    auto parsed = path_of(*key, "key");
+    if (!parsed) {
+      done(parsed.error());
+      return;
+    }
+    path = std::move(*parsed);
+  }
   write(*runtime_, collection, wait, std::move(done),
-        [payload = std::move(payload), selector = std::move(selector), key = std::move(key),
-         limits](Collection& c) -> Expected<UpdateResult> {
-          auto points = points_selector(selector, limits);
-          VDB_TRY(points);
-          std::optional<JsonPath> path;
-          if (key) {
-            auto parsed = JsonPath::parse(*key);
-            if (!parsed) {
-              return Error{Errc::invalid_argument, "key: " + parsed.error().message};
-            }
-            path = std::move(*parsed);
-          }
-          return c.set_payload(payload, *points, path);
-        });
+        [payload = std::move(payload), points = std::move(*points),
+         path = std::move(path)](Collection& c) { return c.set_payload(payload, points, path); });
 }
 
 void Service::overwrite_payload(const std::string& collection, Json payload, Selector selector,
                                 bool wait, Reply<WriteResult> done) {
-  const FilterLimits limits = runtime_->filter_limits();
+  auto points = points_selector(selector, runtime_->filter_limits());
+  if (!points) {
+    done(points.error());
+    return;
+  }
   write(*runtime_, collection, wait, std::move(done),
-        [payload = std::move(payload), selector = std::move(selector),
-         limits](Collection& c) -> Expected<UpdateResult> {
-          auto points = points_selector(selector, limits);
-          VDB_TRY(points);
-          return c.overwrite_payload(payload, *points);
+        [payload = std::move(payload), points = std::move(*points)](Collection& c) {
+          return c.overwrite_payload(payload, points);
         });
 }
 
 void Service::delete_payload(const std::string& collection, std::vector<std::string> keys,
                              Selector selector, bool wait, Reply<WriteResult> done) {
-  const FilterLimits limits = runtime_->filter_limits();
+  auto points = points_selector(selector, runtime_->filter_limits());
+  if (!points) {
+    done(points.error());
+    return;
+  }
+  std::vector<JsonPath> paths;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto parsed = path_of(keys[i], "keys[" + std::to_string(i) + "]");
+    if (!parsed) {
+      done(parsed.error());
+      return;
+    }
+    paths.push_back(std::move(*parsed));
+  }
   write(*runtime_, collection, wait, std::move(done),
-        [keys = std::move(keys), selector = std::move(selector),
-         limits](Collection& c) -> Expected<UpdateResult> {
-          auto points = points_selector(selector, limits);
-          VDB_TRY(points);
-          std::vector<JsonPath> paths;
-          for (std::size_t i = 0; i < keys.size(); ++i) {
-            auto parsed = JsonPath::parse(keys[i]);
-            if (!parsed) {
-              return Error{Errc::invalid_argument,
-                           "keys[" + std::to_string(i) + "]: " + parsed.error().message};
-            }
-            paths.push_back(std::move(*parsed));
-          }
-          return c.delete_payload(paths, *points);
+        [paths = std::move(paths), points = std::move(*points)](Collection& c) {
+          return c.delete_payload(paths, points);
         });
 }
 
 void Service::clear_payload(const std::string& collection, Selector selector, bool wait,
                             Reply<WriteResult> done) {
-  const FilterLimits limits = runtime_->filter_limits();
+  auto points = points_selector(selector, runtime_->filter_limits());
+  if (!points) {
+    done(points.error());
+    return;
+  }
   write(*runtime_, collection, wait, std::move(done),
-        [selector = std::move(selector), limits](Collection& c) -> Expected<UpdateResult> {
-          auto points = points_selector(selector, limits);
-          VDB_TRY(points);
-          return c.clear_payload(*points);
-        });
+        [points = std::move(*points)](Collection& c) { return c.clear_payload(points); });
 }
 
 void Service::update_vectors(const std::string& collection, std::vector<PointVectors> points,
@@ -509,29 +524,31 @@ void Service::update_vectors(const std::string& collection, std::vector<PointVec
 
 void Service::create_payload_index(const std::string& collection, std::string field,
                                    std::string schema, bool wait, Reply<WriteResult> done) {
+  auto path = path_of(field, "field_name");
+  if (!path) {
+    done(path.error());
+    return;
+  }
+  auto type = parse_payload_field_type(schema, "field_schema");
+  if (!type) {
+    done(type.error());
+    return;
+  }
   write(*runtime_, collection, wait, std::move(done),
-        [field = std::move(field),
-         schema = std::move(schema)](Collection& c) -> Expected<UpdateResult> {
-          auto path = JsonPath::parse(field);
-          if (!path) {
-            return Error{Errc::invalid_argument, "field_name: " + path.error().message};
-          }
-          auto type = parse_payload_field_type(schema, "field_schema");
-          VDB_TRY(type);
-          return c.create_payload_index(*path, *type);
+        [path = std::move(*path), type = *type](Collection& c) {
+          return c.create_payload_index(path, type);
         });
 }
 
 void Service::delete_payload_index(const std::string& collection, std::string field, bool wait,
                                    Reply<WriteResult> done) {
+  auto path = path_of(field, "field_name");
+  if (!path) {
+    done(path.error());
+    return;
+  }
   write(*runtime_, collection, wait, std::move(done),
-        [field = std::move(field)](Collection& c) -> Expected<UpdateResult> {
-          auto path = JsonPath::parse(field);
-          if (!path) {
-            return Error{Errc::invalid_argument, "field_name: " + path.error().message};
-          }
-          return c.delete_payload_index(*path);
-        });
+        [path = std::move(*path)](Collection& c) { return c.delete_payload_index(path); });
 }
 
 // Reads: retrieve goes straight to a searcher; reads with a filter pass the filter actor first,

@@ -224,6 +224,16 @@ TEST_P(Api, WritesWithoutWaitAreOrderedBeforeLaterWaitedOnes) {
   }
   ASSERT_TRUE(db().upsert("c", {point(100, {0, 0})}, true).ok());
   EXPECT_EQ(*db().count("c", std::nullopt, true), 21U);
+  // Bad input is refused even without wait: it is checked before the write is queued.
+  const auto bad_filter = db().delete_points("c", Selector::matching({{"must", 5}}), false);
+  EXPECT_EQ(bad_filter.error().code, Errc::invalid_argument);
+  EXPECT_EQ(db().delete_payload("c", {"a..b"}, Selector::of({PointId::from_number(1)}), false)
+                .error()
+                .code,
+            Errc::invalid_argument);
+  EXPECT_EQ(db().create_payload_index("c", "x", "vector", false).error().code,
+            Errc::invalid_argument);
+  EXPECT_EQ(*db().count("c", std::nullopt, true), 21U);
 }
 
 INSTANTIATE_TEST_SUITE_P(Both, Api, ::testing::Values("embedded", "remote"),
