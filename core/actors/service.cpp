@@ -437,7 +437,7 @@ void Service::upsert(const std::string& collection, std::vector<PointStruct> poi
 // Selectors and key paths are checked here, before the write is queued, so that a write sent
 // with wait = false is refused for bad input instead of being acknowledged and then dropped.
 
-void Service::delete_points(const std::string& collection, Selector selector, bool wait,
+void Service::delete_points(const std::string& collection, const Selector& selector, bool wait,
                             Reply<WriteResult> done) {
   auto points = points_selector(selector, runtime_->filter_limits());
   if (!points) {
@@ -448,7 +448,7 @@ void Service::delete_points(const std::string& collection, Selector selector, bo
         [points = std::move(*points)](Collection& c) { return c.delete_points(points); });
 }
 
-void Service::set_payload(const std::string& collection, Json payload, Selector selector,
+void Service::set_payload(const std::string& collection, Json payload, const Selector& selector,
                           std::optional<std::string> key, bool wait, Reply<WriteResult> done) {
   auto points = points_selector(selector, runtime_->filter_limits());
   if (!points) {
@@ -469,8 +469,8 @@ void Service::set_payload(const std::string& collection, Json payload, Selector 
          path = std::move(path)](Collection& c) { return c.set_payload(payload, points, path); });
 }
 
-void Service::overwrite_payload(const std::string& collection, Json payload, Selector selector,
-                                bool wait, Reply<WriteResult> done) {
+void Service::overwrite_payload(const std::string& collection, Json payload,
+                                const Selector& selector, bool wait, Reply<WriteResult> done) {
   auto points = points_selector(selector, runtime_->filter_limits());
   if (!points) {
     done(points.error());
@@ -482,8 +482,8 @@ void Service::overwrite_payload(const std::string& collection, Json payload, Sel
         });
 }
 
-void Service::delete_payload(const std::string& collection, std::vector<std::string> keys,
-                             Selector selector, bool wait, Reply<WriteResult> done) {
+void Service::delete_payload(const std::string& collection, const std::vector<std::string>& keys,
+                             const Selector& selector, bool wait, Reply<WriteResult> done) {
   auto points = points_selector(selector, runtime_->filter_limits());
   if (!points) {
     done(points.error());
@@ -504,7 +504,7 @@ void Service::delete_payload(const std::string& collection, std::vector<std::str
         });
 }
 
-void Service::clear_payload(const std::string& collection, Selector selector, bool wait,
+void Service::clear_payload(const std::string& collection, const Selector& selector, bool wait,
                             Reply<WriteResult> done) {
   auto points = points_selector(selector, runtime_->filter_limits());
   if (!points) {
@@ -522,8 +522,8 @@ void Service::update_vectors(const std::string& collection, std::vector<PointVec
         [shared](Collection& c) { return c.update_vectors(std::move(*shared)); });
 }
 
-void Service::create_payload_index(const std::string& collection, std::string field,
-                                   std::string schema, bool wait, Reply<WriteResult> done) {
+void Service::create_payload_index(const std::string& collection, const std::string& field,
+                                   const std::string& schema, bool wait, Reply<WriteResult> done) {
   auto path = path_of(field, "field_name");
   if (!path) {
     done(path.error());
@@ -540,8 +540,8 @@ void Service::create_payload_index(const std::string& collection, std::string fi
         });
 }
 
-void Service::delete_payload_index(const std::string& collection, std::string field, bool wait,
-                                   Reply<WriteResult> done) {
+void Service::delete_payload_index(const std::string& collection, const std::string& field,
+                                   bool wait, Reply<WriteResult> done) {
   auto path = path_of(field, "field_name");
   if (!path) {
     done(path.error());

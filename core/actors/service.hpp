@@ -57,21 +57,21 @@ public:
 
   void upsert(const std::string& collection, std::vector<PointStruct> points, bool wait,
               Reply<WriteResult> done);
-  void delete_points(const std::string& collection, Selector selector, bool wait,
+  void delete_points(const std::string& collection, const Selector& selector, bool wait,
                      Reply<WriteResult> done);
-  void set_payload(const std::string& collection, Json payload, Selector selector,
+  void set_payload(const std::string& collection, Json payload, const Selector& selector,
                    std::optional<std::string> key, bool wait, Reply<WriteResult> done);
-  void overwrite_payload(const std::string& collection, Json payload, Selector selector, bool wait,
-                         Reply<WriteResult> done);
-  void delete_payload(const std::string& collection, std::vector<std::string> keys,
-                      Selector selector, bool wait, Reply<WriteResult> done);
-  void clear_payload(const std::string& collection, Selector selector, bool wait,
+  void overwrite_payload(const std::string& collection, Json payload, const Selector& selector,
+                         bool wait, Reply<WriteResult> done);
+  void delete_payload(const std::string& collection, const std::vector<std::string>& keys,
+                      const Selector& selector, bool wait, Reply<WriteResult> done);
+  void clear_payload(const std::string& collection, const Selector& selector, bool wait,
                      Reply<WriteResult> done);
   void update_vectors(const std::string& collection, std::vector<PointVectors> points, bool wait,
                       Reply<WriteResult> done);
-  void create_payload_index(const std::string& collection, std::string field, std::string schema,
-                            bool wait, Reply<WriteResult> done);
-  void delete_payload_index(const std::string& collection, std::string field, bool wait,
+  void create_payload_index(const std::string& collection, const std::string& field,
+                            const std::string& schema, bool wait, Reply<WriteResult> done);
+  void delete_payload_index(const std::string& collection, const std::string& field, bool wait,
                             Reply<WriteResult> done);
 
   void retrieve(const std::string& collection, std::vector<PointId> ids,
