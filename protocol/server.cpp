@@ -128,7 +128,7 @@ public:
       return refuse(context, selector.error());
     }
     return write(context, [&](auto reply) {
-      service_.delete_points(text(p.getCollection()), std::move(*selector), p.getWait(), reply);
+      service_.delete_points(text(p.getCollection()), *selector, p.getWait(), reply);
     });
   }
 
@@ -150,7 +150,7 @@ public:
       key = text(p.getKey());
     }
     return write(context, [&](auto reply) {
-      service_.set_payload(text(p.getCollection()), std::move(*payload), std::move(*selector), key,
+      service_.set_payload(text(p.getCollection()), std::move(*payload), *selector, key,
                            p.getWait(), reply);
     });
   }
@@ -169,7 +169,7 @@ public:
       return refuse(context, selector.error());
     }
     return write(context, [&](auto reply) {
-      service_.overwrite_payload(text(p.getCollection()), std::move(*payload), std::move(*selector),
+      service_.overwrite_payload(text(p.getCollection()), std::move(*payload), *selector,
                                  p.getWait(), reply);
     });
   }
@@ -188,8 +188,7 @@ public:
       return refuse(context, selector.error());
     }
     return write(context, [&](auto reply) {
-      service_.delete_payload(text(p.getCollection()), std::move(keys), std::move(*selector),
-                              p.getWait(), reply);
+      service_.delete_payload(text(p.getCollection()), keys, *selector, p.getWait(), reply);
     });
   }
 
@@ -203,7 +202,7 @@ public:
       return refuse(context, selector.error());
     }
     return write(context, [&](auto reply) {
-      service_.clear_payload(text(p.getCollection()), std::move(*selector), p.getWait(), reply);
+      service_.clear_payload(text(p.getCollection()), *selector, p.getWait(), reply);
     });
   }
 
