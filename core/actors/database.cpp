@@ -25,6 +25,8 @@ Expected<ServiceOptions> service_options(const Settings& settings, const PluginR
     return Error{Errc::not_found, "plugins: the ram storage plugin is not loaded"};
   }
   ServiceOptions options(EngineContext{*distance, ram, engine_limits(settings)});
+  // Segments past memmap_threshold (or with on_disk vectors) go to the mmap plugin's files.
+  options.context.mmap_storage = registry.find(VDB_PLUGIN_STORAGE, "mmap");
   options.defaults = collection_defaults(settings);
   options.threads = settings.service.max_workers;
   options.searchers = settings.storage.performance.max_search_threads;
@@ -34,16 +36,33 @@ Expected<ServiceOptions> service_options(const Settings& settings, const PluginR
 
 Expected<std::unique_ptr<Database>> Database::open(const std::string& location,
                                                    const Settings& settings) {
-  if (location != ":memory:") {
-    return Error{Errc::unsupported,
-                 "location: only \":memory:\" can be opened until persistence lands "
-                 "(data directories arrive with the durability issue)"};
+  if (location.empty()) {
+    return Error{Errc::invalid_argument, "location: give a folder or \":memory:\""};
   }
   auto plugins = load_plugins(settings);
   VDB_TRY(plugins);
   auto options = service_options(settings, **plugins);
   VDB_TRY(options);
-  return std::unique_ptr<Database>(new Database(std::move(*plugins), std::move(*options)));
+  if (location != ":memory:") {
+    options->storage = location;
+  }
+  return open_with(std::move(*plugins), std::move(*options));
+}
+
+Expected<std::unique_ptr<Database>> Database::open_with(std::unique_ptr<PluginRegistry> plugins,
+                                                        ServiceOptions options) {
+  if (!options.storage.empty()) {
+    std::error_code ec;
+    fs::create_directories(options.storage / "collections", ec);
+    if (ec) {
+      return Error{Errc::io_error, "location: " + options.storage.string() + ": " + ec.message()};
+    }
+  }
+  try {
+    return std::unique_ptr<Database>(new Database(std::move(plugins), std::move(options)));
+  } catch (const std::exception& e) {
+    return Error{Errc::io_error, std::string("location: ") + e.what()};
+  }
 }
 
 Expected<std::unique_ptr<Database>> Database::open(const std::string& location) {
@@ -52,8 +71,8 @@ Expected<std::unique_ptr<Database>> Database::open(const std::string& location) 
   return open(location, *settings);
 }
 
-std::unique_ptr<Database> Database::open(ServiceOptions options) {
-  return std::unique_ptr<Database>(new Database(nullptr, std::move(options)));
+Expected<std::unique_ptr<Database>> Database::open(ServiceOptions options) {
+  return open_with(nullptr, std::move(options));
 }
 
 Database::Database(std::unique_ptr<PluginRegistry> plugins, ServiceOptions options)

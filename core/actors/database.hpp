@@ -26,16 +26,21 @@ Expected<std::unique_ptr<PluginRegistry>> load_plugins(const Settings& settings)
 
 class Database final : public Client {
 public:
-  /// Opens `location` with `settings`. Only ":memory:" exists until persistence lands: a
-  /// directory is refused with unsupported, never silently kept in memory.
+  /// Opens `location` with `settings`: ":memory:", or a data folder (created when missing)
+  /// whose collections load, and where every write is kept (see docs/storage.md).
   static Expected<std::unique_ptr<Database>> open(const std::string& location,
                                                   const Settings& settings);
   /// Opens `location` with the compiled-in default settings.
   static Expected<std::unique_ptr<Database>> open(const std::string& location = ":memory:");
-  /// Opens ":memory:" on a ready engine context (its plugins must outlive the database).
-  static std::unique_ptr<Database> open(ServiceOptions options);
+  /// Opens a database on a ready engine context (its plugins must outlive the database); in
+  /// `options.storage` when set, else in memory.
+  static Expected<std::unique_ptr<Database>> open(ServiceOptions options);
 
   ~Database() override;
+  /// Collections in the data folder that failed to load (logged; not served).
+  const std::vector<std::string>& failed_collections() const noexcept {
+    return service_->failed_collections();
+  }
 
   Service& service() noexcept { return *service_; }
 
@@ -84,6 +89,8 @@ public:
 
 private:
   Database(std::unique_ptr<PluginRegistry> plugins, ServiceOptions options);
+  static Expected<std::unique_ptr<Database>> open_with(std::unique_ptr<PluginRegistry> plugins,
+                                                       ServiceOptions options);
   template <class T, class Start> Expected<T> await(Start&& start);
 
   std::unique_ptr<PluginRegistry> plugins_; // null when the caller owns them

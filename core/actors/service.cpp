@@ -65,8 +65,8 @@ using EntryPtr = std::shared_ptr<Entry>;
 
 /// What the catalog actor owns.
 struct CatalogState {
-  CatalogState(EngineContext context, CollectionConfig defaults)
-      : catalog(std::move(context), std::move(defaults)) {}
+  CatalogState(EngineContext context, CollectionConfig defaults, fs::path storage)
+      : catalog(std::move(context), std::move(defaults), std::move(storage)) {}
   Catalog catalog;
   std::map<std::string, EntryPtr> entries;
 };
@@ -173,8 +173,18 @@ public:
     searchers_ = options_.searchers != 0 ? options_.searchers : threads_;
     config_.set("scheduler.max-threads", threads_);
     config_.set("logger.verbosity", caf::atom("quiet"));
+    // The collections load before any actor exists, so a failure leaves nothing running.
+    auto state =
+        std::make_shared<CatalogState>(options_.context, options_.defaults, options_.storage);
+    auto failed = state->catalog.open_existing();
+    if (!failed) {
+      throw std::runtime_error(failed.error().message);
+    }
+    failed_ = std::move(*failed);
     system_ = std::make_unique<caf::actor_system>(config_);
-    auto state = std::make_shared<CatalogState>(options_.context, options_.defaults);
+    for (const std::string& name : state->catalog.list()) {
+      state->entries[name] = spawn(*state->catalog.get(name));
+    }
     catalog_ = system_->spawn(
         [](caf::event_based_actor*, const std::shared_ptr<CatalogState>& owned) -> caf::behavior {
           return {[owned](CatalogTask& task) { task.run(*owned); }};
@@ -211,6 +221,7 @@ public:
   }
 
   const ServiceOptions& options() const noexcept { return options_; }
+  const std::vector<std::string>& failed() const noexcept { return failed_; }
   const FilterLimits& filter_limits() const noexcept { return options_.context.limits.filter; }
 
   Clock::time_point deadline() const { return Clock::now() + options_.timeout; }
@@ -317,6 +328,7 @@ public:
 
 private:
   ServiceOptions options_;
+  std::vector<std::string> failed_;
   std::size_t threads_ = 1;
   std::size_t searchers_ = 1;
   caf::actor_system_config config_;
@@ -332,6 +344,10 @@ Service::Service(ServiceOptions options)
 Service::~Service() = default;
 
 const ServiceOptions& Service::options() const noexcept { return runtime_->options(); }
+
+const std::vector<std::string>& Service::failed_collections() const noexcept {
+  return runtime_->failed();
+}
 
 void Service::create_collection(std::string name, Json config, Reply<bool> done) {
   auto answer = answer_of(std::move(done));
@@ -387,8 +403,11 @@ void Service::collection_info(const std::string& name, Reply<Json> done) {
       runtime_->deadline());
 }
 
-// Writes: applied by the collection's ingest actor in arrival order. With wait = false the
-// answer goes as soon as the write is queued behind the earlier ones.
+// Writes: logged and applied by the collection's ingest actor in arrival order. With
+// wait = false the answer goes once the write is in the log (it survives a crash of the
+// process); with wait = true once the log is synced to disk as well (it survives power loss).
+// The ingest actor does not wait for the sync: the log's sync thread answers, and writes that
+// arrive meanwhile share the next sync.
 namespace {
 using WriteStep = std::function<Expected<UpdateResult>(Collection&)>;
 } // namespace
@@ -398,33 +417,25 @@ static void write(Service::Runtime& rt, const std::string& collection, bool wait
   auto answer = answer_of(std::move(done));
   auto apply = [answer, wait, step = std::move(step)](const EntryPtr& e) {
     auto result = step(*e->collection);
-    if (result.ok()) {
-      Service::Runtime::wake_indexer(e);
-    } else if (!wait) {
-      log::warn("collection " + e->collection->name() +
-                ": a write sent without wait failed: " + result.error().message);
-    }
-    if (result.ok()) {
-      (*answer)(WriteResult{result->operation_id, true});
-    } else {
+    if (!result.ok()) {
       (*answer)(result.error());
-    }
-  };
-  if (wait) {
-    rt.on(collection, Lane::ingest, answer, std::move(apply), rt.deadline());
-    return;
-  }
-  rt.on_catalog([answer, collection, apply = std::move(apply)](CatalogState& state) {
-    const auto it = state.entries.find(collection);
-    if (it == state.entries.end()) {
-      (*answer)(Error{Errc::not_found, "collection '" + collection + "' does not exist"});
       return;
     }
-    const EntryPtr entry = it->second;
-    (*answer)(WriteResult{0, false});
-    caf::anon_send(entry->ingest,
-                   Task{Clock::time_point::max(), [entry, apply] { apply(entry); }, [] {}});
-  });
+    Service::Runtime::wake_indexer(e);
+    const std::uint64_t op = result->operation_id;
+    if (!wait) {
+      (*answer)(WriteResult{op, false});
+      return;
+    }
+    e->collection->when_durable(op, [answer, op](Status s) {
+      if (s.ok()) {
+        (*answer)(WriteResult{op, true});
+      } else {
+        (*answer)(s.error());
+      }
+    });
+  };
+  rt.on(collection, Lane::ingest, answer, std::move(apply), rt.deadline());
 }
 
 void Service::upsert(const std::string& collection, std::vector<PointStruct> points, bool wait,

@@ -35,12 +35,16 @@ struct ServiceOptions {
   std::size_t threads = 0;   ///< actor scheduler threads; 0: one per core
   std::size_t searchers = 0; ///< search actors per collection; 0: one per scheduler thread
   std::chrono::milliseconds timeout{30'000}; ///< per request
+  /// The data folder (storage.storage_path); empty: collections live in memory.
+  fs::path storage;
 };
 
 class Service {
 public:
   template <class T> using Reply = std::function<void(Expected<T>)>;
 
+  /// Starts the actors; with a storage folder, loads the collections kept there first (one
+  /// that fails to load is logged and not served; see failed_collections()).
   explicit Service(ServiceOptions options);
   /// Stops every actor: running index builds are cancelled, queued requests are answered with
   /// unavailable, and the actor system is gone when this returns.
@@ -49,6 +53,8 @@ public:
   Service& operator=(const Service&) = delete;
 
   const ServiceOptions& options() const noexcept;
+  /// Collections in the storage folder that failed to load at start.
+  const std::vector<std::string>& failed_collections() const noexcept;
 
   void create_collection(std::string name, Json config, Reply<bool> done);
   void delete_collection(std::string name, Reply<bool> done);

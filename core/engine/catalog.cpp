@@ -1,6 +1,10 @@
 #include "core/engine/catalog.hpp"
 
+#include "core/common/log.hpp"
 #include "core/common/utf8.hpp"
+#include "core/storage/files.hpp"
+
+#include <atomic>
 
 namespace vdb {
 
@@ -53,18 +57,86 @@ Status Catalog::create_collection(const std::string& name, CollectionConfig conf
                                          std::to_string(collections_.size()) +
                                          " collections, the configured limit"};
   }
-  auto collection = Collection::create(name, std::move(config), context_);
+  auto collection = storage_.empty() ? Collection::create(name, std::move(config), context_)
+                                     : Collection::create(name, std::move(config), context_,
+                                                          storage_ / "collections" / name);
   VDB_TRY(collection);
   collections_.emplace(name, std::shared_ptr<Collection>(std::move(*collection)));
   return {};
 }
 
 Status Catalog::delete_collection(const std::string& name) {
-  std::unique_lock lock(mutex_);
-  if (collections_.erase(name) == 0) {
-    return Error{Errc::not_found, "collection_name: no collection named '" + name + "'"};
+  std::shared_ptr<Collection> gone;
+  {
+    std::unique_lock lock(mutex_);
+    const auto it = collections_.find(name);
+    if (it == collections_.end()) {
+      return Error{Errc::not_found, "collection_name: no collection named '" + name + "'"};
+    }
+    gone = std::move(it->second);
+    collections_.erase(it);
   }
+  if (storage_.empty()) {
+    return {};
+  }
+  // Requests that hold the collection finish in memory; its folder goes now. The rename makes
+  // the deletion atomic: a crash leaves a hidden folder that the next start removes.
+  static std::atomic<std::uint64_t> counter{0};
+  gone->stop_optimizer();
+  gone->detach();
+  const fs::path dir = storage_ / "collections" / name;
+  const fs::path doomed =
+      storage_ / "collections" / (".deleted-" + name + "-" + std::to_string(++counter));
+  std::error_code ec;
+  fs::rename(dir, doomed, ec);
+  if (ec) {
+    return Error{Errc::io_error, "delete " + dir.string() + ": " + ec.message()};
+  }
+  VDB_TRY(sync_dir(storage_ / "collections"));
+  fs::remove_all(doomed, ec);
   return {};
+}
+
+Expected<std::vector<std::string>> Catalog::open_existing() {
+  std::vector<std::string> failed;
+  if (storage_.empty()) {
+    return failed;
+  }
+  const fs::path root = storage_ / "collections";
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) {
+    return Error{Errc::io_error, "create " + root.string() + ": " + ec.message()};
+  }
+  std::vector<fs::path> dirs;
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
+    dirs.push_back(entry.path());
+  }
+  if (ec) {
+    return Error{Errc::io_error, "list " + root.string() + ": " + ec.message()};
+  }
+  std::sort(dirs.begin(), dirs.end());
+  for (const fs::path& dir : dirs) {
+    const std::string name = dir.filename().string();
+    if (name.front() == '.') { // a deletion or a creation a crash interrupted
+      fs::remove_all(dir, ec);
+      continue;
+    }
+    if (!validate_name(name).ok() || !fs::is_directory(dir)) {
+      log::warn("storage: ignoring " + dir.string() + " (not a collection folder)");
+      continue;
+    }
+    auto collection = Collection::open(name, dir, context_);
+    if (!collection) {
+      log::error("collection " + name +
+                 " failed to load and is not served: " + collection.error().message);
+      failed.push_back(name);
+      continue;
+    }
+    std::unique_lock lock(mutex_);
+    collections_.emplace(name, std::shared_ptr<Collection>(std::move(*collection)));
+  }
+  return failed;
 }
 
 std::vector<std::string> Catalog::list() const {

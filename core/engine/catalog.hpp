@@ -16,9 +16,17 @@ namespace vdb {
 
 class Catalog {
 public:
-  /// `defaults` supplies every collection setting a create request leaves out.
-  Catalog(EngineContext context, CollectionConfig defaults)
-      : context_(std::move(context)), defaults_(std::move(defaults)) {}
+  /// `defaults` supplies every collection setting a create request leaves out. With a
+  /// `storage` folder, collections are kept in "<storage>/collections/<name>" (open_existing
+  /// loads them); without one they live in memory.
+  Catalog(EngineContext context, CollectionConfig defaults, fs::path storage = {})
+      : context_(std::move(context)), defaults_(std::move(defaults)), storage_(std::move(storage)) {
+  }
+
+  /// Loads the collections kept in the storage folder. One that fails to load is logged,
+  /// left on disk untouched and named in the result; the others serve.
+  Expected<std::vector<std::string>> open_existing();
+  const fs::path& storage() const noexcept { return storage_; }
 
   const EngineContext& context() const noexcept { return context_; }
   const CollectionConfig& defaults() const noexcept { return defaults_; }
@@ -32,7 +40,7 @@ public:
   Status create_collection(const std::string& name, const Json& body);
   /// Creates a collection from a parsed configuration.
   Status create_collection(const std::string& name, CollectionConfig config);
-  /// not_found when there is no such collection.
+  /// not_found when there is no such collection. A kept collection's folder is deleted.
   Status delete_collection(const std::string& name);
   /// Names in order.
   std::vector<std::string> list() const;
@@ -42,6 +50,7 @@ public:
 private:
   const EngineContext context_;
   const CollectionConfig defaults_;
+  const fs::path storage_;
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::shared_ptr<Collection>> collections_;
 };

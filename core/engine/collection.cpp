@@ -1,6 +1,7 @@
 #include "core/engine/collection.hpp"
 
 #include "core/common/log.hpp"
+#include "core/engine/encoding.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -58,6 +59,18 @@ Collection::~Collection() {
   wake_optimizer();
   if (optimizer_.joinable()) {
     optimizer_.join();
+  }
+  {
+    std::lock_guard lock(flush_mutex_);
+    flush_stop_ = true;
+  }
+  flush_wake_.notify_all();
+  if (flusher_.joinable()) {
+    flusher_.join();
+  }
+  if (const Status s = flush(); !s.ok()) {
+    log::warn("collection " + name_ +
+              ": the last checkpoint failed (the log keeps every write): " + s.message());
   }
 }
 
@@ -121,6 +134,8 @@ Status Collection::check_vector_selector(const VectorSelector& selector,
 }
 
 // ---- writes --------------------------------------------------------------------------------
+// Each write validates, then under the write lock logs its record (ids resolved, so replaying
+// it does not depend on filters) and applies it. A write the log refuses changes nothing.
 
 Expected<UpdateResult> Collection::upsert(std::vector<PointStruct> points) {
   const EngineLimits& limits = context_.limits;
@@ -139,28 +154,46 @@ Expected<UpdateResult> Collection::upsert(std::vector<PointStruct> points) {
   std::uint64_t op = 0;
   {
     std::unique_lock lock(mutex_);
-    Segment* target = segments_.back().get();
-    if (target->slots() + points.size() > std::numeric_limits<PointOffset>::max()) {
+    if (segments_.back()->slots() + points.size() > std::numeric_limits<PointOffset>::max()) {
       return Error{Errc::out_of_range, "points: the appendable segment of '" + name_ +
                                            "' would hold more than 2^32-1 point slots"};
     }
-    op = ++operation_;
-    for (const PointStruct& p : points) {
-      const auto at = find(p.id);
-      if (at && at->segment == target) {
-        VDB_TRY(target->replace(at->offset, p, op));
-        continue;
+    op = operation_ + 1;
+    VDB_TRY(log(op, [&](ByteWriter& w) {
+      w.put(LogOp::upsert);
+      w.put<std::uint64_t>(points.size());
+      for (const PointStruct& p : points) {
+        put_id(w, p.id);
+        put_vectors(w, p.vectors);
+        put_json(w, p.payload);
       }
-      if (at) {
-        at->segment->remove(at->offset); // the new version lives in the appendable segment
-      }
-      auto offset = target->append(p, op);
-      VDB_TRY(offset);
-      directory_[p.id] = Location{target, *offset};
-    }
+    }));
+    operation_ = op;
+    VDB_TRY(apply_upsert(points, op));
   }
   wake_optimizer();
   return UpdateResult{op};
+}
+
+Status Collection::apply_upsert(const std::vector<PointStruct>& points, std::uint64_t op) {
+  Segment* target = segments_.back().get();
+  for (const PointStruct& p : points) {
+    const auto at = find(p.id);
+    if (at && at->segment->version_at(at->offset) >= op) {
+      continue; // replaying a record the checkpoint already holds
+    }
+    if (at && at->segment == target) {
+      VDB_TRY(target->replace(at->offset, p, op));
+      continue;
+    }
+    if (at) {
+      at->segment->remove(at->offset); // the new version lives in the appendable segment
+    }
+    auto offset = target->append(p, op);
+    VDB_TRY(offset);
+    directory_[p.id] = Location{target, *offset};
+  }
+  return {};
 }
 
 Expected<std::vector<Collection::Location>> Collection::select(const PointsSelector& selector,
@@ -195,22 +228,72 @@ Expected<std::vector<Collection::Location>> Collection::select(const PointsSelec
   return out;
 }
 
+namespace {
+template <class Locations> void put_ids(ByteWriter& w, const Locations& selected) {
+  w.put<std::uint64_t>(selected.size());
+  for (const auto& at : selected) {
+    put_id(w, at.segment->id_at(at.offset));
+  }
+}
+} // namespace
+
 Expected<UpdateResult> Collection::delete_points(const PointsSelector& selector) {
   std::unique_lock lock(mutex_);
   auto selected = select(selector, false);
   VDB_TRY(selected);
-  for (const Location& at : *selected) {
-    directory_.erase(at.segment->id_at(at.offset));
-    at.segment->remove(at.offset);
-  }
-  const std::uint64_t op = ++operation_;
+  const std::uint64_t op = operation_ + 1;
+  VDB_TRY(log(op, [&](ByteWriter& w) {
+    w.put(LogOp::delete_points);
+    put_ids(w, *selected);
+  }));
+  operation_ = op;
+  apply_delete(*selected);
   lock.unlock();
   wake_optimizer();
   return UpdateResult{op};
 }
 
-template <class Edit>
-Expected<UpdateResult> Collection::edit_payloads(const PointsSelector& selector, Edit&& edit) {
+void Collection::apply_delete(const std::vector<Location>& selected) {
+  for (const Location& at : selected) {
+    directory_.erase(at.segment->id_at(at.offset));
+    at.segment->remove(at.offset);
+  }
+}
+
+void Collection::PayloadEdit::apply(Json& target) const {
+  switch (op) {
+  case LogOp::set_payload: {
+    Json* at = &target;
+    if (key) {
+      for (const auto& s : key->segments()) {
+        Json& next = (*at)[s.key];
+        if (!next.is_object()) {
+          next = Json::object();
+        }
+        at = &next;
+      }
+    }
+    for (const auto& [k, v] : payload.items()) {
+      (*at)[k] = v;
+    }
+    return;
+  }
+  case LogOp::overwrite_payload:
+    target = payload;
+    return;
+  case LogOp::delete_payload:
+    for (const JsonPath& k : keys) {
+      erase_path(target, k);
+    }
+    return;
+  default: // clear_payload
+    target = Json::object();
+    return;
+  }
+}
+
+Expected<UpdateResult> Collection::edit_payloads(const PointsSelector& selector,
+                                                 const PayloadEdit& edit) {
   std::unique_lock lock(mutex_);
   auto selected = select(selector, true);
   VDB_TRY(selected);
@@ -219,7 +302,7 @@ Expected<UpdateResult> Collection::edit_payloads(const PointsSelector& selector,
   edited.reserve(selected->size());
   for (const Location& at : *selected) {
     Json payload = at.segment->payload_at(at.offset);
-    edit(payload);
+    edit.apply(payload);
     if (context_.limits.max_payload_bytes != 0 &&
         payload.dump().size() > context_.limits.max_payload_bytes) {
       return invalid("payload", "point " + at.segment->id_at(at.offset).to_string() +
@@ -228,7 +311,19 @@ Expected<UpdateResult> Collection::edit_payloads(const PointsSelector& selector,
     }
     edited.push_back(std::move(payload));
   }
-  const std::uint64_t op = ++operation_;
+  const std::uint64_t op = operation_ + 1;
+  VDB_TRY(log(op, [&](ByteWriter& w) {
+    w.put(edit.op);
+    put_json(w, edit.payload);
+    w.put<std::uint8_t>(edit.key ? 1 : 0);
+    w.put_bytes(edit.key ? edit.key->to_string() : std::string());
+    w.put<std::uint32_t>(static_cast<std::uint32_t>(edit.keys.size()));
+    for (const JsonPath& k : edit.keys) {
+      w.put_bytes(k.to_string());
+    }
+    put_ids(w, *selected);
+  }));
+  operation_ = op;
   for (std::size_t i = 0; i < selected->size(); ++i) {
     const Location& at = (*selected)[i];
     at.segment->set_payload(at.offset, std::move(edited[i]), op);
@@ -246,40 +341,22 @@ Expected<UpdateResult> Collection::set_payload(const Json& payload, const Points
       }
     }
   }
-  return edit_payloads(selector, [&](Json& target) {
-    Json* at = &target;
-    if (key) {
-      for (const auto& s : key->segments()) {
-        Json& next = (*at)[s.key];
-        if (!next.is_object()) {
-          next = Json::object();
-        }
-        at = &next;
-      }
-    }
-    for (const auto& [k, v] : payload.items()) {
-      (*at)[k] = v;
-    }
-  });
+  return edit_payloads(selector, PayloadEdit{LogOp::set_payload, payload, key, {}});
 }
 
 Expected<UpdateResult> Collection::overwrite_payload(const Json& payload,
                                                      const PointsSelector& selector) {
   VDB_TRY(validate_payload(payload, context_.limits.max_payload_bytes));
-  return edit_payloads(selector, [&](Json& target) { target = payload; });
+  return edit_payloads(selector, PayloadEdit{LogOp::overwrite_payload, payload, {}, {}});
 }
 
 Expected<UpdateResult> Collection::delete_payload(const std::vector<JsonPath>& keys,
                                                   const PointsSelector& selector) {
-  return edit_payloads(selector, [&](Json& target) {
-    for (const JsonPath& key : keys) {
-      erase_path(target, key);
-    }
-  });
+  return edit_payloads(selector, PayloadEdit{LogOp::delete_payload, Json(), {}, keys});
 }
 
 Expected<UpdateResult> Collection::clear_payload(const PointsSelector& selector) {
-  return edit_payloads(selector, [](Json& target) { target = Json::object(); });
+  return edit_payloads(selector, PayloadEdit{LogOp::clear_payload, Json(), {}, {}});
 }
 
 Expected<UpdateResult> Collection::update_vectors(std::vector<PointVectors> points) {
@@ -302,31 +379,60 @@ Expected<UpdateResult> Collection::update_vectors(std::vector<PointVectors> poin
                                         "'"};
     }
   }
-  const std::uint64_t op = ++operation_;
+  const std::uint64_t op = operation_ + 1;
+  VDB_TRY(log(op, [&](ByteWriter& w) {
+    w.put(LogOp::update_vectors);
+    w.put<std::uint64_t>(points.size());
+    for (const PointVectors& p : points) {
+      put_id(w, p.id);
+      put_vectors(w, p.vectors);
+    }
+  }));
+  operation_ = op;
+  VDB_TRY(apply_update_vectors(points, op));
+  return UpdateResult{op};
+}
+
+Status Collection::apply_update_vectors(const std::vector<PointVectors>& points, std::uint64_t op) {
   Segment* target = segments_.back().get();
   for (const PointVectors& p : points) {
-    const Location at = *find(p.id);
-    if (at.segment == target) {
-      VDB_TRY(target->write_vectors(at.offset, p.vectors, op));
+    const auto at = find(p.id);
+    if (!at || at->segment->version_at(at->offset) >= op) {
+      continue; // replaying: deleted since, or the checkpoint holds it
+    }
+    if (at->segment == target) {
+      VDB_TRY(target->write_vectors(at->offset, p.vectors, op));
       continue;
     }
     // A sealed segment never changes its vectors: the point moves to the appendable one.
-    PointStruct moved{p.id, at.segment->vectors_of(at.offset, VectorSelector::every()),
-                      at.segment->payload_at(at.offset)};
+    PointStruct moved{p.id, at->segment->vectors_of(at->offset, VectorSelector::every()),
+                      at->segment->payload_at(at->offset)};
     for (const auto& [name, v] : p.vectors) {
       moved.vectors[name] = v;
     }
-    at.segment->remove(at.offset);
+    at->segment->remove(at->offset);
     auto offset = target->append(moved, op);
     VDB_TRY(offset);
     directory_[p.id] = Location{target, *offset};
   }
-  return UpdateResult{op};
+  return {};
 }
 
 Expected<UpdateResult> Collection::create_payload_index(const JsonPath& key,
                                                         PayloadFieldType type) {
   std::unique_lock lock(mutex_);
+  const std::uint64_t op = operation_ + 1;
+  VDB_TRY(log(op, [&](ByteWriter& w) {
+    w.put(LogOp::create_index);
+    w.put_bytes(key.to_string());
+    w.put(static_cast<std::uint8_t>(type));
+  }));
+  operation_ = op;
+  apply_create_index(key, type);
+  return UpdateResult{op};
+}
+
+void Collection::apply_create_index(const JsonPath& key, PayloadFieldType type) {
   const auto it = std::find_if(indexed_fields_.begin(), indexed_fields_.end(),
                                [&](const auto& f) { return f.first == key; });
   if (it != indexed_fields_.end()) {
@@ -337,7 +443,6 @@ Expected<UpdateResult> Collection::create_payload_index(const JsonPath& key,
   for (const auto& segment : segments_) {
     segment->create_index(key, type);
   }
-  return UpdateResult{++operation_};
 }
 
 Expected<UpdateResult> Collection::delete_payload_index(const JsonPath& key) {
@@ -348,11 +453,27 @@ Expected<UpdateResult> Collection::delete_payload_index(const JsonPath& key) {
     return Error{Errc::not_found, "field_name: collection '" + name_ +
                                       "' has no payload index on '" + key.to_string() + "'"};
   }
+  const std::uint64_t op = operation_ + 1;
+  VDB_TRY(log(op, [&](ByteWriter& w) {
+    w.put(LogOp::delete_index);
+    w.put_bytes(key.to_string());
+  }));
+  operation_ = op;
+  apply_delete_index(key);
+  return UpdateResult{op};
+}
+
+bool Collection::apply_delete_index(const JsonPath& key) {
+  const auto it = std::find_if(indexed_fields_.begin(), indexed_fields_.end(),
+                               [&](const auto& f) { return f.first == key; });
+  if (it == indexed_fields_.end()) {
+    return false;
+  }
   indexed_fields_.erase(it);
   for (const auto& segment : segments_) {
     segment->drop_index(key);
   }
-  return UpdateResult{++operation_};
+  return true;
 }
 
 // ---- reads ---------------------------------------------------------------------------------
@@ -668,6 +789,8 @@ Expected<bool> Collection::optimize_step() {
     if (o.indexing_threshold != 0 && appendable->vector_bytes() > o.indexing_threshold * 1024) {
       appendable->seal();
       VDB_TRY(add_segment());
+      VDB_TRY(appendable->move_to_files(segment_dir(appendable->id()),
+                                        file_vectors(appendable->vector_bytes())));
     }
     // 2. Index a sealed segment that has no graph yet.
     for (const auto& segment : segments_) {
@@ -772,6 +895,7 @@ Status Collection::rebuild(std::vector<Segment*> sources, const char* task) {
     VDB_TRY(fresh->append(c.point, c.version));
   }
   fresh->seal();
+  VDB_TRY(fresh->move_to_files(segment_dir(fresh->id()), file_vectors(fresh->vector_bytes())));
   auto graphs = build_graphs(fresh->graph_inputs(), copied.size());
   std::unique_lock lock(mutex_);
   task_.clear();

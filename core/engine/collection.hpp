@@ -10,12 +10,16 @@
 #include "core/engine/collection_config.hpp"
 #include "core/engine/engine_context.hpp"
 #include "core/engine/segment.hpp"
+#include "core/storage/codec.hpp"
+#include "core/storage/wal.hpp"
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -86,7 +90,16 @@ public:
   /// with the same constraints). Its optimizer thread starts at once.
   static Expected<std::unique_ptr<Collection>> create(std::string name, CollectionConfig config,
                                                       const EngineContext& context);
-  /// Stops the optimizer (a running index build is cancelled) and frees everything.
+  /// A new, empty collection kept in `dir` (which must not exist yet): its configuration, its
+  /// write-ahead log and, at each checkpoint, its segments. See docs/storage.md.
+  static Expected<std::unique_ptr<Collection>> create(std::string name, CollectionConfig config,
+                                                      const EngineContext& context,
+                                                      const fs::path& dir);
+  /// The collection kept in `dir`: its last checkpoint, then the log replayed on top.
+  static Expected<std::unique_ptr<Collection>> open(std::string name, const fs::path& dir,
+                                                    const EngineContext& context);
+  /// Stops the optimizer (a running index build is cancelled), writes a last checkpoint when
+  /// the collection is kept on disk, and frees everything.
   ~Collection();
   Collection(const Collection&) = delete;
   Collection& operator=(const Collection&) = delete;
@@ -154,6 +167,21 @@ public:
   /// Cancels a running index build and stops further optimization for good (shutdown).
   void stop_optimizer();
 
+  // Durability (collections kept on disk; for one in memory every write is durable at once).
+
+  /// Calls `done` once the write that returned `operation_id` is durable: its log record is
+  /// synced to disk (group commit: one fdatasync serves every write waiting for it).
+  void when_durable(std::uint64_t operation_id, std::function<void(Status)> done) const;
+  Status wait_durable(std::uint64_t operation_id) const;
+  /// Writes a checkpoint: the segments' changed files, then the state naming them, then drops
+  /// the log files it covers. Runs every flush_interval_sec and at shutdown.
+  Status flush();
+  /// The folder the collection is kept in; empty for one in memory.
+  const fs::path& dir() const noexcept { return dir_; }
+  /// Forgets the folder: the collection was dropped and its files are being deleted. Writes
+  /// still work, in memory only, until the last request holding it finishes.
+  void detach();
+
 private:
   struct Location {
     Segment* segment;
@@ -163,13 +191,54 @@ private:
   Collection(std::string name, CollectionConfig config, const EngineContext& context)
       : name_(std::move(name)), config_(std::move(config)), context_(context) {}
 
+  /// What a log record does (its first byte). Values are stored: append only.
+  enum class LogOp : std::uint8_t {
+    upsert = 1,
+    delete_points = 2,
+    set_payload = 3,
+    overwrite_payload = 4,
+    delete_payload = 5,
+    clear_payload = 6,
+    update_vectors = 7,
+    create_index = 8,
+    delete_index = 9,
+  };
+  /// A payload change: what set_payload, overwrite_payload, delete_payload and clear_payload
+  /// do to each selected point, in a form the log can hold.
+  struct PayloadEdit {
+    LogOp op;
+    Json payload;                ///< set_payload, overwrite_payload
+    std::optional<JsonPath> key; ///< set_payload: where to merge
+    std::vector<JsonPath> keys;  ///< delete_payload
+    void apply(Json& target) const;
+  };
+
+  // Applying a write (the write lock held; validation and logging are done).
+  Status apply_upsert(const std::vector<PointStruct>& points, std::uint64_t op);
+  void apply_delete(const std::vector<Location>& selected);
+  Status apply_update_vectors(const std::vector<PointVectors>& points, std::uint64_t op);
+  void apply_create_index(const JsonPath& key, PayloadFieldType type);
+  bool apply_delete_index(const JsonPath& key);
+
+  // ---- files (collection_files.cpp) ----
+  /// Appends operation `op` to the log (nothing for a collection in memory); the record's body
+  /// is what `encode` writes.
+  Status log(std::uint64_t op, const std::function<void(ByteWriter&)>& encode);
+  /// Applies a log record during start-up.
+  Status replay(std::uint64_t op, std::string_view body);
+  Status write_config() const;
+  Status start_files(); // the flusher thread
+  void flusher_loop();
+  /// The segment's folder.
+  fs::path segment_dir(std::uint64_t id) const;
+  /// Whether a sealed segment's vectors go to files: past memmap_threshold, or on_disk.
+  std::set<std::string> file_vectors(std::uint64_t vector_bytes) const;
   Status validate_vectors(const NamedVectors& vectors, const std::string& field,
                           bool need_all) const;
   Status check_vector_selector(const VectorSelector& selector, const std::string& field) const;
   /// The selected live points; with `must_exist`, an id that does not exist fails.
   Expected<std::vector<Location>> select(const PointsSelector& selector, bool must_exist) const;
-  template <class Edit>
-  Expected<UpdateResult> edit_payloads(const PointsSelector& selector, Edit&& edit);
+  Expected<UpdateResult> edit_payloads(const PointsSelector& selector, const PayloadEdit& edit);
   Expected<std::vector<ScoredPoint>> search_locked(const SearchRequest& request,
                                                    const std::string& field) const;
   Record record(const Location& at, const PayloadSelector& with_payload,
@@ -209,6 +278,22 @@ private:
   std::string task_;       // guarded by mutex_
   std::string last_error_; // guarded by mutex_
   std::thread optimizer_;
+
+  // Files (a collection kept on disk).
+  fs::path dir_;
+  std::shared_ptr<Wal> wal_; // copied out under mutex_ by when_durable
+  // Guarded by optimizer_mutex_ (checkpoints and optimizer steps exclude each other).
+  std::uint64_t checkpoint_op_ = 0;
+  std::uint64_t generation_ = 0; // numbers the points files
+  struct Saved {
+    std::uint64_t changes;
+    std::uint64_t generation;
+  };
+  std::map<std::uint64_t, Saved> saved_; // by segment id: what its points file holds
+  std::mutex flush_mutex_;
+  std::condition_variable flush_wake_;
+  bool flush_stop_ = false;
+  std::thread flusher_;
 };
 
 } // namespace vdb

@@ -32,6 +32,9 @@ struct EngineContext {
   /// Each collection runs its optimizer on a thread of its own. False when the caller drives
   /// optimization itself (the actor runtime's indexing actors call Collection::optimize_now).
   bool background_optimizer = true;
+  /// The persistent storage plugin for segments placed in files (memmap_threshold, on_disk);
+  /// null: every segment keeps its vectors with `vector_storage`.
+  std::shared_ptr<const Plugin> mmap_storage = nullptr;
 };
 
 } // namespace vdb

@@ -134,6 +134,7 @@ Expected<PointOffset> Segment::append(const PointStruct& point, std::uint64_t ve
     return Error{Errc::out_of_range, "points: a segment holds at most 2^32-1 point slots"};
   }
   const auto offset = static_cast<PointOffset>(ids_.size());
+  ++changes_;
   ids_.push_back(point.id);
   payloads_.emplace_back();
   versions_.push_back(version);
@@ -142,6 +143,7 @@ Expected<PointOffset> Segment::append(const PointStruct& point, std::uint64_t ve
 }
 
 Status Segment::replace(PointOffset offset, const PointStruct& point, std::uint64_t version) {
+  ++changes_;
   for (auto& [name, column] : columns_) {
     const auto v = point.vectors.find(name);
     if (v != point.vectors.end()) {
@@ -163,6 +165,7 @@ Status Segment::replace(PointOffset offset, const PointStruct& point, std::uint6
 
 Status Segment::write_vectors(PointOffset offset, const NamedVectors& vectors,
                               std::uint64_t version) {
+  ++changes_;
   for (const auto& [name, v] : vectors) {
     VDB_TRY(write_vector(columns_.at(name), offset, v));
   }
@@ -171,12 +174,14 @@ Status Segment::write_vectors(PointOffset offset, const NamedVectors& vectors,
 }
 
 void Segment::set_payload(PointOffset offset, Json payload, std::uint64_t version) {
+  ++changes_;
   payloads_[offset] = std::move(payload);
   versions_[offset] = version;
   payload_index_.set(offset, payloads_[offset]);
 }
 
 void Segment::remove(PointOffset offset) {
+  ++changes_;
   offsets_.erase(ids_[offset]);
   live_.remove(offset);
   payload_index_.remove(offset);
@@ -404,6 +409,10 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
   return out;
 }
 
+VectorScorer Segment::scorer(const VectorColumn& column) const {
+  return VectorScorer(context_.distance, metric_of(column.params.distance), column.params.size);
+}
+
 std::vector<Segment::GraphInput> Segment::graph_inputs() const {
   std::vector<GraphInput> out;
   for (const auto& [name, column] : columns_) {
@@ -423,10 +432,7 @@ std::vector<Segment::GraphInput> Segment::graph_inputs() const {
     params.m = column.hnsw.m;
     params.ef_construct = column.hnsw.ef_construct;
     params.threads = column.hnsw.max_indexing_threads;
-    out.push_back(GraphInput{
-        name, std::move(vectors),
-        VectorScorer(context_.distance, metric_of(column.params.distance), column.params.size),
-        params});
+    out.push_back(GraphInput{name, std::move(vectors), scorer(column), params});
   }
   return out;
 }

@@ -16,8 +16,10 @@
 #include "core/plugin_host/record_store.hpp"
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -62,13 +64,17 @@ struct SegmentSearch {
 
 class Segment final : public PointSource {
 public:
+  /// A new, empty, appendable segment whose vectors live in `context.vector_storage`.
   static Expected<std::unique_ptr<Segment>> create(std::uint64_t id, const CollectionConfig& config,
                                                    const EngineContext& context);
 
   std::uint64_t id() const noexcept { return id_; }
   bool appendable() const noexcept { return appendable_; }
   /// Makes the segment immutable in its vectors (the collection opens a new appendable one).
-  void seal() noexcept { appendable_ = false; }
+  void seal() noexcept {
+    appendable_ = false;
+    ++changes_;
+  }
 
   // ---- writes (the collection holds its write lock) ----
   /// Adds a point at a new offset.
@@ -124,7 +130,35 @@ public:
   /// Installs built graphs (the collection holds its write lock).
   void install_graphs(std::map<std::string, std::unique_ptr<HnswGraph>> graphs) {
     graphs_ = std::move(graphs);
+    graphs_saved_ = false;
   }
+
+  // ---- files (segment_files.cpp) ----
+  // A segment's files live in one directory: "points-<generation>.vdb" holds what changes
+  // (ids, versions, payloads, the live and present sets, and an appendable segment's vectors);
+  // what a sealed segment never changes is written once: "vectors-<i>.vdb" (vectors kept in
+  // RAM) or "vectors-<i>.mmap" (the mmap plugin's own file), and "graph-<i>.vdb"; <i> is the
+  // vector's position in the collection's configuration.
+
+  /// Counts changes: the collection saves the points file again only when it moved.
+  std::uint64_t changes() const noexcept { return changes_; }
+  /// The points file's body (under the collection's lock: it reads what writes change).
+  std::string save_points() const;
+  /// Writes what a sealed segment never changes and has not written yet (vector files, graphs)
+  /// into `dir`, and flushes file-backed vectors. Runs without the collection's lock.
+  Status save_immutable(const std::filesystem::path& dir);
+  /// Whether save_immutable has nothing left to write.
+  bool immutable_saved() const noexcept { return appendable_ || (vectors_saved_ && graphs_saved_); }
+  /// A segment from its points file's body and the files next to it in `dir`.
+  static Expected<std::unique_ptr<Segment>> load(const std::filesystem::path& dir,
+                                                 std::string_view points, std::string what,
+                                                 const CollectionConfig& config,
+                                                 const EngineContext& context);
+  /// Moves the vectors named in `names` into files of the mmap plugin in `dir` (a sealed
+  /// segment past memmap_threshold, or a vector with on_disk). Needs no graph yet.
+  Status move_to_files(const std::filesystem::path& dir, const std::set<std::string>& names);
+  /// Bytes of vectors held in files rather than RAM.
+  std::uint64_t file_vector_bytes() const noexcept;
 
 private:
   struct VectorColumn {
@@ -133,9 +167,11 @@ private:
     std::unique_ptr<RecordStore> store; // record i: the vector at offset i (zeros when absent)
     Bitmap present;
     std::vector<const float*> pointers; // record i's address (stable while the store lives)
+    bool in_file = false;               // the store is the mmap plugin's file
   };
 
   Segment(std::uint64_t id, const EngineContext& context) : id_(id), context_(context) {}
+  VectorScorer scorer(const VectorColumn& column) const;
   Status write_vector(VectorColumn& column, PointOffset offset, const std::vector<float>& v);
   std::vector<SegmentHit> exact(const VectorColumn& column, const float* query, std::size_t k,
                                 const FilterPlan& plan) const;
@@ -151,6 +187,9 @@ private:
   Bitmap live_;
   PayloadIndex payload_index_;
   std::map<std::string, std::unique_ptr<HnswGraph>> graphs_;
+  std::uint64_t changes_ = 0;
+  bool vectors_saved_ = false; // a sealed segment's vector files are written
+  bool graphs_saved_ = false;
 };
 
 /// The vector stored for Cosine: normalised (a zero vector stays zero).

@@ -1,5 +1,7 @@
 #include "core/index/hnsw_graph.hpp"
 
+#include "core/storage/codec.hpp"
+
 #include <cmath>
 #include <random>
 #include <thread>
@@ -280,6 +282,121 @@ std::size_t HnswGraph::memory_bytes() const noexcept {
   }
   return level0_.capacity_bytes() + upper + levels_.capacity() +
          vectors_.capacity() * sizeof(const float*);
+}
+
+void HnswGraph::save(std::string& out) const {
+  ByteWriter w(out);
+  w.put<std::uint32_t>(params_.m);
+  w.put<std::uint32_t>(params_.ef_construct);
+  w.put<std::uint64_t>(params_.seed);
+  w.put<std::uint64_t>(vectors_.size());
+  w.put<std::uint32_t>(entry_);
+  w.put<std::int32_t>(max_level_);
+  std::vector<std::uint8_t> present(vectors_.size());
+  for (std::size_t i = 0; i < vectors_.size(); ++i) {
+    present[i] = vectors_[i] != nullptr ? 1 : 0;
+  }
+  w.put_array(present.data(), present.size());
+  w.put_array(levels_.data(), levels_.size());
+  w.put_array(level0_.data(), vectors_.size() * stride0_);
+  for (std::size_t i = 0; i < vectors_.size(); ++i) {
+    if (levels_[i] > 0) {
+      w.put_array(upper_[i].data(), upper_[i].size());
+    }
+  }
+}
+
+Expected<std::unique_ptr<HnswGraph>> HnswGraph::load(std::string_view bytes,
+                                                     std::vector<const float*> vectors,
+                                                     VectorScorer scorer, const std::string& what) {
+  ByteReader r(bytes, what);
+  HnswParams params;
+  auto m = r.get<std::uint32_t>();
+  auto ef = r.get<std::uint32_t>();
+  auto seed = r.get<std::uint64_t>();
+  auto n = r.get<std::uint64_t>();
+  auto entry = r.get<std::uint32_t>();
+  auto max_level = r.get<std::int32_t>();
+  if (!max_level) {
+    return max_level.error();
+  }
+  if (*m < 2 || *m > 4096 || *n != vectors.size() || *max_level < -1 || *max_level > 31) {
+    return r.corrupt("the graph's parameters do not match its segment (m " + std::to_string(*m) +
+                     ", " + std::to_string(*n) + " nodes for " + std::to_string(vectors.size()) +
+                     " points)");
+  }
+  params.m = *m;
+  params.ef_construct = *ef;
+  params.seed = *seed;
+  std::vector<std::uint8_t> present;
+  std::vector<std::uint8_t> levels;
+  VDB_TRY(r.get_array(present, *n));
+  VDB_TRY(r.get_array(levels, *n));
+  if (present.size() != *n || levels.size() != *n) {
+    return r.corrupt("node tables of the wrong size");
+  }
+  std::size_t nodes = 0;
+  for (std::size_t i = 0; i < *n; ++i) {
+    if (present[i] == 0) {
+      vectors[i] = nullptr;
+    } else if (vectors[i] == nullptr) {
+      return r.corrupt("node " + std::to_string(i) + " has no vector");
+    } else {
+      ++nodes;
+    }
+  }
+  std::unique_ptr<HnswGraph> graph(new HnswGraph(std::move(vectors), scorer, params));
+  HnswGraph& g = *graph;
+  g.locks_.reset();
+  g.nodes_ = nodes;
+  g.entry_ = *entry;
+  g.max_level_ = *max_level;
+  if ((g.entry_ == kNone) != (nodes == 0) || (g.entry_ != kNone && g.entry_ >= *n)) {
+    return r.corrupt("the entry point is out of range");
+  }
+  const auto check_list = [&](const std::uint32_t* list, std::uint32_t max) -> Status {
+    if (list[0] > max) {
+      return r.corrupt("a node has more links than m allows");
+    }
+    for (std::uint32_t j = 1; j <= list[0]; ++j) {
+      if (list[j] >= *n || present[list[j]] == 0) {
+        return r.corrupt("a link points outside the graph");
+      }
+    }
+    return {};
+  };
+  std::vector<std::uint32_t> level0;
+  VDB_TRY(r.get_array(level0, *n * g.stride0_));
+  if (level0.size() != *n * g.stride0_) {
+    return r.corrupt("layer 0 has the wrong size");
+  }
+  std::copy(level0.begin(), level0.end(), g.level0_.data());
+  for (std::uint32_t i = 0; i < *n; ++i) {
+    if (levels[i] > 31 || static_cast<int>(levels[i]) > g.max_level_) {
+      return r.corrupt("a node's level is above the graph's");
+    }
+    VDB_TRY(check_list(g.links_at(i, 0), g.max_links(0)));
+    g.levels_[i] = levels[i];
+    if (levels[i] == 0) {
+      continue;
+    }
+    std::vector<std::uint32_t> upper;
+    VDB_TRY(r.get_array(upper, static_cast<std::size_t>(levels[i]) * g.stride_upper_));
+    if (upper.size() != static_cast<std::size_t>(levels[i]) * g.stride_upper_) {
+      return r.corrupt("an upper layer list has the wrong size");
+    }
+    g.upper_[i] = std::move(upper);
+    for (int level = 1; level <= levels[i]; ++level) {
+      VDB_TRY(check_list(g.links_at(i, level), g.max_links(level)));
+    }
+  }
+  if (g.entry_ != kNone && g.levels_[g.entry_] != g.max_level_) {
+    return r.corrupt("the entry point is not on the top level");
+  }
+  if (!r.done()) {
+    return r.corrupt("trailing bytes after the graph");
+  }
+  return graph;
 }
 
 } // namespace vdb

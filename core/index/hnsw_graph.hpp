@@ -8,6 +8,7 @@
 // graph is immutable and any number of searches may run at once.
 #pragma once
 
+#include "core/common/error.hpp"
 #include "core/common/huge_buffer.hpp"
 #include "core/index/vector_scorer.hpp"
 #include "core/index/visited_pool.hpp"
@@ -18,6 +19,8 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace vdb {
@@ -72,6 +75,15 @@ public:
 
   /// The links of `node` on `level` (for tests and diagnostics).
   std::vector<std::uint32_t> links(std::uint32_t node, int level) const;
+
+  /// Appends the graph (parameters, levels and links; not the vectors) to `out`.
+  void save(std::string& out) const;
+  /// A graph saved by save(), over `vectors` (the same points by offset; entries for nodes the
+  /// saved graph left out are ignored). Every link is checked against the node count, so a
+  /// damaged file fails here instead of sending a search out of bounds. `what` names the file.
+  static Expected<std::unique_ptr<HnswGraph>> load(std::string_view bytes,
+                                                   std::vector<const float*> vectors,
+                                                   VectorScorer scorer, const std::string& what);
 
 private:
   HnswGraph(std::vector<const float*> vectors, VectorScorer scorer, const HnswParams& params);

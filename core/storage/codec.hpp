@@ -22,7 +22,7 @@ public:
   explicit ByteWriter(std::string& out) : out_(out) {}
 
   template <class T> void put(T value) {
-    static_assert(std::is_arithmetic_v<T>);
+    static_assert(std::is_arithmetic_v<T> || std::is_enum_v<T>);
     out_.append(reinterpret_cast<const char*>(&value), sizeof(T));
   }
   /// Raw bytes with no length in front.

@@ -329,6 +329,9 @@ Status Wal::rotate(std::uint64_t next_op) {
   if (failed_) {
     return *failed_;
   }
+  if (next_op == file_first_op_) {
+    return {}; // the current file starts there already (nothing was written since)
+  }
   VDB_TRY(file_->sync());
   synced_op_ = written_op_;
   auto fresh = create_file(dir_, next_op);

@@ -21,7 +21,7 @@ protected:
   void SetUp() override {
     ServiceOptions options(test::engine_context());
     options.threads = 2;
-    db_ = Database::open(std::move(options));
+    db_ = std::move(Database::open(std::move(options)).value());
   }
 
   /// Runs `vdb ARGS` and keeps what it printed.

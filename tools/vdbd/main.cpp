@@ -112,15 +112,21 @@ int run(const Arguments& args, const sigset_t& stop_signals) {
     vdb::log::error("storage.storage_path " + settings->storage.storage_path + ": " + ec.message());
     return 1;
   }
-  vdb::log::info("storage: " + settings->storage.storage_path +
-                 " (collections are kept in memory until persistence lands)");
+  vdb::log::info("storage: " + settings->storage.storage_path);
 
   auto options = vdb::service_options(*settings, registry);
   if (!options) {
     vdb::log::error(options.error().message);
     return 1;
   }
-  auto service = std::make_unique<vdb::Service>(std::move(*options));
+  options->storage = settings->storage.storage_path;
+  std::unique_ptr<vdb::Service> service;
+  try {
+    service = std::make_unique<vdb::Service>(std::move(*options));
+  } catch (const std::exception& e) {
+    vdb::log::error(std::string("storage.storage_path: ") + e.what());
+    return 1;
+  }
   vdb::RpcServerOptions rpc;
   rpc.host = settings->service.host;
   rpc.port = settings->service.rpc_port;

@@ -1,0 +1,292 @@
+// A segment's files: what it writes at a checkpoint and how it comes back at start-up.
+#include "core/engine/encoding.hpp"
+#include "core/engine/engine_context.hpp"
+#include "core/engine/segment.hpp"
+#include "core/storage/files.hpp"
+
+namespace vdb {
+namespace {
+
+constexpr std::string_view kVectorsMagic = "VDBVECTR";
+constexpr std::string_view kGraphMagic = "VDBGRAPH";
+constexpr std::uint32_t kFormat = 1;
+
+// How a column's vectors are kept on disk.
+enum class Kept : std::uint8_t {
+  inline_points = 0, // in the points file (an appendable segment)
+  vector_file = 1,   // "vectors-<i>.vdb", read into RAM at start-up
+  mmap_file = 2,     // "vectors-<i>.mmap", the mmap plugin's file
+};
+
+std::string vectors_file(std::size_t i) { return "vectors-" + std::to_string(i) + ".vdb"; }
+std::string mmap_file(std::size_t i) { return "vectors-" + std::to_string(i) + ".mmap"; }
+std::string graph_file(std::size_t i) { return "graph-" + std::to_string(i) + ".vdb"; }
+
+} // namespace
+
+std::string Segment::save_points() const {
+  std::string out;
+  ByteWriter w(out);
+  w.put<std::uint64_t>(id_);
+  w.put<std::uint8_t>(appendable_ ? 1 : 0);
+  w.put<std::uint64_t>(ids_.size());
+  for (const PointId& id : ids_) {
+    put_id(w, id);
+  }
+  w.put_array(versions_.data(), versions_.size());
+  put_bitmap(w, live_);
+  for (std::size_t offset = 0; offset < payloads_.size(); ++offset) {
+    put_json(w, payloads_[offset]);
+  }
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(columns_.size()));
+  for (const auto& [name, column] : columns_) {
+    w.put_bytes(name);
+    put_bitmap(w, column.present);
+    const Kept kept = appendable_      ? Kept::inline_points
+                      : column.in_file ? Kept::mmap_file
+                                       : Kept::vector_file;
+    w.put<std::uint8_t>(static_cast<std::uint8_t>(kept));
+    if (kept == Kept::inline_points) {
+      const std::size_t dim = column.params.size;
+      w.put<std::uint64_t>(ids_.size() * dim);
+      for (std::size_t offset = 0; offset < ids_.size(); ++offset) {
+        w.put_raw(column.pointers[offset], dim * sizeof(float));
+      }
+    }
+  }
+  return out;
+}
+
+Status Segment::save_immutable(const fs::path& dir) {
+  if (appendable_) {
+    return {};
+  }
+  if (!vectors_saved_) {
+    std::size_t i = 0;
+    for (auto& [name, column] : columns_) {
+      if (column.in_file) {
+        VDB_TRY(column.store->flush());
+      } else {
+        std::string body;
+        ByteWriter w(body);
+        const std::size_t dim = column.params.size;
+        w.put<std::uint64_t>(ids_.size());
+        w.put<std::uint64_t>(dim);
+        body.reserve(16 + ids_.size() * dim * sizeof(float));
+        for (std::size_t offset = 0; offset < ids_.size(); ++offset) {
+          w.put_raw(column.pointers[offset], dim * sizeof(float));
+        }
+        VDB_TRY(write_checked_file(dir / vectors_file(i), kVectorsMagic, kFormat, body));
+      }
+      ++i;
+    }
+    vectors_saved_ = true;
+  }
+  if (!graphs_saved_) {
+    std::size_t i = 0;
+    for (const auto& [name, column] : columns_) {
+      if (const auto it = graphs_.find(name); it != graphs_.end()) {
+        std::string body;
+        it->second->save(body);
+        VDB_TRY(write_checked_file(dir / graph_file(i), kGraphMagic, kFormat, body));
+      }
+      ++i;
+    }
+    graphs_saved_ = true;
+  }
+  return {};
+}
+
+Expected<std::unique_ptr<Segment>> Segment::load(const fs::path& dir, std::string_view points,
+                                                 std::string what, const CollectionConfig& config,
+                                                 const EngineContext& context) {
+  ByteReader r(points, std::move(what));
+  auto id = r.get<std::uint64_t>();
+  auto appendable = r.get<std::uint8_t>();
+  auto slots = r.get<std::uint64_t>();
+  if (!slots) {
+    return slots.error();
+  }
+  if (*slots > std::numeric_limits<PointOffset>::max() || *slots > r.left() / 9) {
+    return r.corrupt("an impossible number of point slots (" + std::to_string(*slots) + ")");
+  }
+  std::unique_ptr<Segment> s(new Segment(*id, context));
+  s->appendable_ = *appendable != 0;
+  s->ids_.reserve(*slots);
+  for (std::uint64_t i = 0; i < *slots; ++i) {
+    auto pid = get_id(r);
+    VDB_TRY(pid);
+    s->ids_.push_back(*pid);
+  }
+  VDB_TRY(r.get_array(s->versions_, *slots));
+  auto live = get_bitmap(r);
+  VDB_TRY(live);
+  s->live_ = std::move(*live);
+  if (s->versions_.size() != *slots || (!s->live_.isEmpty() && s->live_.maximum() >= *slots)) {
+    return r.corrupt("the versions or the live set do not match the point slots");
+  }
+  s->payloads_.reserve(*slots);
+  for (std::uint64_t i = 0; i < *slots; ++i) {
+    auto payload = get_json(r);
+    VDB_TRY(payload);
+    s->payloads_.push_back(std::move(*payload));
+  }
+  for (const PointOffset offset : s->live_) {
+    if (!s->offsets_.emplace(s->ids_[offset], offset).second) {
+      return r.corrupt("point " + s->ids_[offset].to_string() + " is live twice");
+    }
+  }
+  auto columns = r.get<std::uint32_t>();
+  VDB_TRY(columns);
+  if (*columns != config.vectors.size()) {
+    return r.corrupt("the segment has " + std::to_string(*columns) +
+                     " vectors, the collection's configuration " +
+                     std::to_string(config.vectors.size()));
+  }
+  std::size_t i = 0;
+  for (const auto& [name, params] : config.vectors) {
+    auto stored_name = r.get_bytes();
+    VDB_TRY(stored_name);
+    if (*stored_name != name) {
+      return r.corrupt("vector '" + std::string(*stored_name) + "' is not in the configuration");
+    }
+    auto present = get_bitmap(r);
+    VDB_TRY(present);
+    auto kept = r.get<std::uint8_t>();
+    VDB_TRY(kept);
+    VectorColumn column{params,  params.hnsw_config.value_or(config.hnsw_config),
+                        nullptr, std::move(*present),
+                        {},      false};
+    const std::uint64_t record_size = static_cast<std::uint64_t>(params.size) * sizeof(float);
+    std::string file_bytes;
+    std::string_view raw; // the vectors of every slot, when they are read into RAM
+    if (*kept == static_cast<std::uint8_t>(Kept::mmap_file)) {
+      if (!context.mmap_storage) {
+        return r.corrupt("vectors are in an mmap file but no mmap storage plugin is loaded");
+      }
+      RecordStoreOptions options;
+      options.path = (dir / mmap_file(i)).string();
+      options.record_size = record_size;
+      options.create = false;
+      auto store = RecordStore::open(context.mmap_storage, options);
+      VDB_TRY(store);
+      if ((*store)->count() < *slots) {
+        return r.corrupt(options.path + " holds " + std::to_string((*store)->count()) +
+                         " vectors, the segment " + std::to_string(*slots));
+      }
+      column.store = std::move(*store);
+      column.in_file = true;
+    } else {
+      if (*kept == static_cast<std::uint8_t>(Kept::inline_points)) {
+        auto n = r.get<std::uint64_t>();
+        VDB_TRY(n);
+        if (*n != *slots * params.size) {
+          return r.corrupt("vector data of the wrong size");
+        }
+        auto bytes = r.get_raw(*n * sizeof(float));
+        VDB_TRY(bytes);
+        raw = *bytes;
+      } else if (*kept == static_cast<std::uint8_t>(Kept::vector_file)) {
+        auto body = read_checked_file(dir / vectors_file(i), kVectorsMagic, kFormat);
+        VDB_TRY(body);
+        file_bytes = std::move(*body);
+        ByteReader v(file_bytes, (dir / vectors_file(i)).string());
+        auto count = v.get<std::uint64_t>();
+        auto dim = v.get<std::uint64_t>();
+        if (!dim || *count != *slots || *dim != params.size || v.left() != *slots * record_size) {
+          return v.corrupt("does not match its segment's points and dimension");
+        }
+        raw = std::string_view(file_bytes).substr(16);
+      } else {
+        return r.corrupt("unknown vector placement " + std::to_string(*kept));
+      }
+      RecordStoreOptions options;
+      options.record_size = record_size;
+      auto store = RecordStore::open(context.vector_storage, options);
+      VDB_TRY(store);
+      if (*slots != 0) {
+        VDB_TRY((*store)->append(raw.data(), *slots));
+      }
+      column.store = std::move(*store);
+    }
+    column.pointers.resize(*slots);
+    for (std::uint64_t offset = 0; offset < *slots; ++offset) {
+      auto record = column.store->get(offset);
+      VDB_TRY(record);
+      column.pointers[offset] = static_cast<const float*>(*record);
+    }
+    if (!column.present.isEmpty() && column.present.maximum() >= *slots) {
+      return r.corrupt("vector '" + name + "' is present past the last slot");
+    }
+    s->columns_.emplace(name, std::move(column));
+    ++i;
+  }
+  if (!r.done()) {
+    return r.corrupt("trailing bytes after the segment");
+  }
+  // Graphs: a sealed segment's, when it had one.
+  i = 0;
+  for (const auto& [name, column] : s->columns_) {
+    const fs::path path = dir / graph_file(i++);
+    if (s->appendable_ || !fs::exists(path)) {
+      continue;
+    }
+    auto body = read_checked_file(path, kGraphMagic, kFormat);
+    VDB_TRY(body);
+    auto graph = HnswGraph::load(*body, column.pointers, s->scorer(column), path.string());
+    VDB_TRY(graph);
+    s->graphs_[name] = std::move(*graph);
+  }
+  s->vectors_saved_ = !s->appendable_;
+  s->graphs_saved_ = true;
+  return s;
+}
+
+Status Segment::move_to_files(const fs::path& dir, const std::set<std::string>& names) {
+  if (!context_.mmap_storage) {
+    return {};
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return Error{Errc::io_error, "create " + dir.string() + ": " + ec.message()};
+  }
+  std::size_t i = 0;
+  for (auto& [name, column] : columns_) {
+    const std::size_t index = i++;
+    if (column.in_file || names.count(name) == 0) {
+      continue;
+    }
+    RecordStoreOptions options;
+    options.path = (dir / mmap_file(index)).string();
+    options.record_size = static_cast<std::uint64_t>(column.params.size) * sizeof(float);
+    fs::remove(options.path, ec); // a file left by a build that never reached a checkpoint
+    auto store = RecordStore::open(context_.mmap_storage, options);
+    VDB_TRY(store);
+    std::vector<const float*> pointers(ids_.size());
+    for (std::size_t offset = 0; offset < ids_.size(); ++offset) {
+      auto first = (*store)->append(column.pointers[offset]);
+      VDB_TRY(first);
+      auto record = (*store)->get(*first);
+      VDB_TRY(record);
+      pointers[offset] = static_cast<const float*>(*record);
+    }
+    column.store = std::move(*store);
+    column.pointers = std::move(pointers);
+    column.in_file = true;
+  }
+  vectors_saved_ = false;
+  return {};
+}
+
+std::uint64_t Segment::file_vector_bytes() const noexcept {
+  std::uint64_t bytes = 0;
+  for (const auto& [name, column] : columns_) {
+    if (column.in_file) {
+      bytes += static_cast<std::uint64_t>(ids_.size()) * column.params.size * sizeof(float);
+    }
+  }
+  return bytes;
+}
+
+} // namespace vdb
