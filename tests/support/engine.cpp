@@ -13,7 +13,9 @@ EngineContext engine_context(std::string_view distance, EngineLimits limits) {
     ADD_FAILURE() << backend.error().message;
     std::abort();
   }
-  return EngineContext{*backend, registry.find(VDB_PLUGIN_STORAGE, "ram"), limits};
+  EngineContext context{*backend, registry.find(VDB_PLUGIN_STORAGE, "ram"), limits};
+  context.mmap_storage = registry.find(VDB_PLUGIN_STORAGE, "mmap");
+  return context;
 }
 
 Filter filter_of(std::string_view json) {

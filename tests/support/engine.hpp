@@ -8,7 +8,7 @@
 namespace vdb::test {
 
 /// A context whose distance backend is `distance` ("auto" picks the best for this CPU) and whose
-/// vectors live in the `ram` storage plugin.
+/// vectors live in the `ram` storage plugin (`mmap` for segments placed in files).
 EngineContext engine_context(std::string_view distance = "auto", EngineLimits limits = {});
 
 /// A filter from its JSON text; the test fails when it does not parse.

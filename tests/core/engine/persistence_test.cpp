@@ -1,0 +1,259 @@
+// A collection kept in a folder: after a restart (a clean one, or one where only the log holds
+// the last writes) every point, payload, payload index and graph is back, searches answer the
+// same, and the files on disk are the ones the layout promises.
+#include "core/storage/files.hpp"
+#include "support/engine.hpp"
+#include "support/temp_dir.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <random>
+
+namespace vdb {
+namespace {
+
+using test::filter_of;
+
+PointId id(std::uint64_t n) { return PointId::from_number(n); }
+
+std::vector<float> vec(std::uint64_t i, std::size_t dim = 8) {
+  std::mt19937 gen(static_cast<unsigned>(i));
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> v(dim);
+  for (float& x : v) {
+    x = u(gen);
+  }
+  return v;
+}
+
+const char* kConfig = R"({
+  "vectors": {"size": 8, "distance": "Cosine"},
+  "hnsw_config": {"m": 8, "ef_construct": 32},
+  "optimizers_config": {"indexing_threshold": 4, "default_segment_number": 2}})";
+
+CollectionConfig config_of(const char* json) {
+  auto c = parse_collection_config(Json::parse(json));
+  EXPECT_TRUE(c.ok());
+  return *c;
+}
+
+// Everything a user can read from the collection, for comparing before and after a restart.
+struct Snapshot {
+  std::vector<Record> points;
+  std::vector<std::vector<ScoredPoint>> searches;
+  std::uint64_t filtered_count;
+  std::map<std::string, PayloadIndex::FieldInfo> schema;
+};
+
+Snapshot read_all(const Collection& c) {
+  Snapshot s;
+  ScrollRequest scroll;
+  scroll.limit = 10'000;
+  scroll.with_vector = VectorSelector::every();
+  s.points = c.scroll(scroll)->points;
+  for (std::uint64_t q = 0; q < 20; ++q) {
+    SearchRequest r;
+    r.vector = vec(1000 + q);
+    r.limit = 5;
+    r.with_payload = PayloadSelector::all();
+    s.searches.push_back(*c.search(r));
+  }
+  const Filter f = filter_of(R"({"must": [{"key": "group", "match": {"value": "a"}}]})");
+  s.filtered_count = *c.count(&f);
+  s.schema = c.info().payload_schema;
+  return s;
+}
+
+void expect_same(const Snapshot& a, const Snapshot& b) {
+  ASSERT_EQ(a.points.size(), b.points.size());
+  for (std::size_t i = 0; i < a.points.size(); ++i) {
+    EXPECT_EQ(a.points[i].id, b.points[i].id);
+    EXPECT_EQ(a.points[i].version, b.points[i].version);
+    EXPECT_EQ(a.points[i].payload, b.points[i].payload);
+    EXPECT_EQ(a.points[i].vectors, b.points[i].vectors);
+  }
+  ASSERT_EQ(a.searches.size(), b.searches.size());
+  for (std::size_t q = 0; q < a.searches.size(); ++q) {
+    ASSERT_EQ(a.searches[q].size(), b.searches[q].size());
+    for (std::size_t i = 0; i < a.searches[q].size(); ++i) {
+      EXPECT_EQ(a.searches[q][i].id, b.searches[q][i].id);
+      EXPECT_FLOAT_EQ(a.searches[q][i].score, b.searches[q][i].score);
+    }
+  }
+  EXPECT_EQ(a.filtered_count, b.filtered_count);
+  EXPECT_EQ(a.schema.size(), b.schema.size());
+  for (const auto& [key, field] : a.schema) {
+    EXPECT_EQ(b.schema.at(key).type, field.type) << key;
+    EXPECT_EQ(b.schema.at(key).points, field.points) << key;
+  }
+}
+
+// Upserts, deletes and payload edits of every kind, spread over sealed and appendable segments.
+void write_history(Collection& c, std::uint64_t from, std::uint64_t to) {
+  for (std::uint64_t i = from; i < to; i += 10) {
+    std::vector<PointStruct> batch;
+    for (std::uint64_t j = i; j < i + 10; ++j) {
+      batch.push_back(
+          PointStruct{id(j), {{"", vec(j)}}, Json{{"group", j % 3 == 0 ? "a" : "b"}, {"n", j}}});
+    }
+    ASSERT_TRUE(c.upsert(batch).ok());
+  }
+  ASSERT_TRUE(c.delete_points(std::vector<PointId>{id(from + 1), id(from + 2)}).ok());
+  const Filter f = filter_of(R"({"must": [{"key": "n", "range": {"gte": 7, "lt": 9}}]})");
+  ASSERT_TRUE(c.delete_points(f).ok());
+  ASSERT_TRUE(c.set_payload(Json{{"tag", "x"}}, std::vector<PointId>{id(from + 3)}).ok());
+  ASSERT_TRUE(c.set_payload(Json{{"deep", 1}}, std::vector<PointId>{id(from + 4)},
+                            *JsonPath::parse("meta.inner"))
+                  .ok());
+  ASSERT_TRUE(c.overwrite_payload(Json{{"group", "a"}}, std::vector<PointId>{id(from + 5)}).ok());
+  ASSERT_TRUE(c.delete_payload({*JsonPath::parse("n")}, std::vector<PointId>{id(from + 6)}).ok());
+  ASSERT_TRUE(c.clear_payload(std::vector<PointId>{id(from + 9)}).ok());
+  ASSERT_TRUE(c.update_vectors({PointVectors{id(from + 10), {{"", vec(77)}}}}).ok());
+  ASSERT_TRUE(c.upsert({PointStruct{id(from + 11), {{"", vec(5)}}, Json{{"group", "a"}}}}).ok());
+}
+
+std::unique_ptr<Collection> reopen(const fs::path& dir) {
+  auto c = Collection::open("c", dir, test::engine_context());
+  EXPECT_TRUE(c.ok()) << c.error().message;
+  return c.ok() ? std::move(*c) : nullptr;
+}
+
+TEST(Persistence, ACleanRestartGivesBackEverything) {
+  test::TempDir tmp;
+  const fs::path dir = tmp.path() / "c";
+  Snapshot before;
+  {
+    auto c = Collection::create("c", config_of(kConfig), test::engine_context(), dir);
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    ASSERT_TRUE(
+        (*c)->create_payload_index(*JsonPath::parse("group"), PayloadFieldType::keyword).ok());
+    write_history(**c, 0, 600);
+    ASSERT_TRUE((*c)->optimize_now().ok());
+    write_history(**c, 600, 700); // in the appendable segment
+    before = read_all(**c);
+    ASSERT_GT((*c)->info().segments.size(), 1U);
+  }
+  // The files the layout promises.
+  EXPECT_TRUE(fs::exists(dir / "config.vdb"));
+  EXPECT_TRUE(fs::exists(dir / "state.vdb"));
+  std::size_t graphs = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir / "segments")) {
+    graphs += e.path().filename() == "graph-0.vdb" ? 1 : 0;
+  }
+  EXPECT_GE(graphs, 1U);
+  auto c = reopen(dir);
+  ASSERT_NE(c, nullptr);
+  expect_same(before, read_all(*c));
+  const CollectionInfo info = c->info();
+  EXPECT_TRUE(info.segments.front().indexed); // the graph came back, not rebuilt
+  EXPECT_EQ(info.payload_schema.at("group").type, PayloadFieldType::keyword);
+  // It keeps working: writes after the restart, and another restart.
+  write_history(*c, 700, 760);
+  before = read_all(*c);
+  c.reset();
+  c = reopen(dir);
+  ASSERT_NE(c, nullptr);
+  expect_same(before, read_all(*c));
+}
+
+TEST(Persistence, WritesOnlyInTheLogAreReplayed) {
+  test::TempDir tmp;
+  const fs::path dir = tmp.path() / "c";
+  Snapshot before;
+  {
+    auto c = Collection::create("c", config_of(kConfig), test::engine_context(), dir);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE((*c)->create_payload_index(*JsonPath::parse("n"), PayloadFieldType::integer).ok());
+    write_history(**c, 0, 300);
+    ASSERT_TRUE((*c)->optimize_now().ok());
+    ASSERT_TRUE((*c)->flush().ok()); // a checkpoint ...
+    write_history(**c, 300, 500);    // ... and writes after it, only in the log
+    ASSERT_TRUE((*c)->delete_payload_index(*JsonPath::parse("n")).ok());
+    ASSERT_TRUE(
+        (*c)->create_payload_index(*JsonPath::parse("group"), PayloadFieldType::keyword).ok());
+    ASSERT_TRUE((*c)->wait_durable((*c)->info().last_operation).ok());
+    before = read_all(**c);
+    // A crash: the files stay as they are now. Copy them before the destructor checkpoints.
+    fs::copy(dir, tmp.path() / "crashed", fs::copy_options::recursive);
+  }
+  auto c = reopen(tmp.path() / "crashed");
+  ASSERT_NE(c, nullptr);
+  expect_same(before, read_all(*c));
+  EXPECT_EQ(c->info().payload_schema.count("n"), 0U);
+}
+
+TEST(Persistence, BigSegmentsAndOnDiskVectorsLiveInMmapFiles) {
+  test::TempDir tmp;
+  const fs::path dir = tmp.path() / "c";
+  Snapshot before;
+  {
+    auto c = Collection::create("c", config_of(R"({
+      "vectors": {"size": 8, "distance": "Cosine"},
+      "hnsw_config": {"m": 8, "ef_construct": 32},
+      "optimizers_config": {"indexing_threshold": 4, "memmap_threshold": 2,
+                            "default_segment_number": 2}})"),
+                                test::engine_context(), dir);
+    ASSERT_TRUE(c.ok());
+    write_history(**c, 0, 600);
+    ASSERT_TRUE((*c)->optimize_now().ok());
+    before = read_all(**c);
+  }
+  std::size_t mmap_files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir / "segments")) {
+    mmap_files += e.path().extension() == ".mmap" ? 1 : 0;
+  }
+  EXPECT_GE(mmap_files, 1U);
+  auto c = reopen(dir);
+  ASSERT_NE(c, nullptr);
+  expect_same(before, read_all(*c));
+}
+
+TEST(Persistence, ANewerFormatIsRefusedWithAClearMessage) {
+  test::TempDir tmp;
+  const fs::path dir = tmp.path() / "c";
+  {
+    auto c = Collection::create("c", config_of(kConfig), test::engine_context(), dir);
+    ASSERT_TRUE(c.ok());
+  }
+  // Rewrite the configuration as format version 99.
+  std::ifstream in(dir / "config.vdb", std::ios::binary);
+  std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  in.close();
+  ASSERT_TRUE(write_checked_file(dir / "config.vdb", "VDBCONFG", 99, bytes.substr(32)).ok());
+  auto c = Collection::open("c", dir, test::engine_context());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, Errc::unsupported);
+  EXPECT_THAT(c.error().message, testing::HasSubstr("format version 99 is newer"));
+}
+
+TEST(Persistence, ACatalogDeletesAFolderAndLoadsTheRest) {
+  test::TempDir tmp;
+  {
+    Catalog catalog(test::engine_context(), CollectionConfig{}, tmp.path());
+    ASSERT_TRUE(catalog.open_existing().ok());
+    const Json body = Json::parse(R"({"vectors": {"size": 8, "distance": "Dot"}})");
+    ASSERT_TRUE(catalog.create_collection("keep", body).ok());
+    ASSERT_TRUE(catalog.create_collection("drop", body).ok());
+    ASSERT_TRUE((*catalog.get("keep"))->upsert({PointStruct{id(1), {{"", vec(1)}}, {}}}).ok());
+    ASSERT_TRUE(catalog.delete_collection("drop").ok());
+    EXPECT_FALSE(fs::exists(tmp.path() / "collections" / "drop"));
+    EXPECT_EQ(catalog.create_collection("keep", body).code(), Errc::already_exists);
+  }
+  // A folder that is not a collection fails alone.
+  fs::create_directories(tmp.path() / "collections" / "broken");
+  Catalog catalog(test::engine_context(), CollectionConfig{}, tmp.path());
+  auto failed = catalog.open_existing();
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(*failed, std::vector<std::string>{"broken"});
+  EXPECT_EQ(catalog.list(), std::vector<std::string>{"keep"});
+  EXPECT_EQ(*(*catalog.get("keep"))->count(nullptr), 1U);
+  // Its name stays taken: creating it would overwrite what is there.
+  const Json body = Json::parse(R"({"vectors": {"size": 8, "distance": "Dot"}})");
+  EXPECT_EQ(catalog.create_collection("broken", body).code(), Errc::already_exists);
+}
+
+} // namespace
+} // namespace vdb
