@@ -66,8 +66,10 @@ struct ScrollQuery {
   VectorSelector with_vector = VectorSelector::none();
 };
 
-/// What a write returns. `completed` is false for a write sent with wait = false: it was
-/// accepted and ordered after every earlier write, and is applied in the background.
+/// What a write returns. `completed` is true for a write sent with wait = true: it is applied
+/// and its log record is synced to disk (it survives power loss). With wait = false it is
+/// false: the write is applied and in the log (it survives a crash of the process), but the
+/// sync may not have happened yet.
 struct WriteResult {
   std::uint64_t operation_id = 0;
   bool completed = true;

@@ -744,6 +744,7 @@ void Collection::optimizer_loop() {
     }
     while (!stop_) {
       std::lock_guard steps(optimizer_mutex_);
+      checkpoint_if_due();
       auto did = optimize_step();
       if (!did) {
         std::unique_lock lock(mutex_);
@@ -762,8 +763,11 @@ void Collection::optimizer_loop() {
 }
 
 Status Collection::optimize_now() {
-  std::lock_guard steps(optimizer_mutex_);
   while (!stop_) {
+    // Steps take the lock one at a time, and a checkpoint that is due runs between them: a
+    // steady stream of writes keeps the optimizer busy, and must not starve checkpoints.
+    std::lock_guard steps(optimizer_mutex_);
+    checkpoint_if_due();
     auto did = optimize_step();
     if (!did) {
       std::unique_lock lock(mutex_);

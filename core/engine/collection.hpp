@@ -14,6 +14,7 @@
 #include "core/storage/wal.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -227,6 +228,11 @@ private:
   /// Applies a log record during start-up.
   Status replay(std::uint64_t op, std::string_view body);
   Status write_config() const;
+  /// flush() with optimizer_mutex_ held.
+  Status checkpoint();
+  /// A checkpoint when flush_interval_sec has passed since the last (optimizer_mutex_ held);
+  /// a failure is logged (the log still holds every write).
+  void checkpoint_if_due();
   Status start_files(); // the flusher thread
   void flusher_loop();
   /// The segment's folder.
@@ -285,6 +291,7 @@ private:
   // Guarded by optimizer_mutex_ (checkpoints and optimizer steps exclude each other).
   std::uint64_t checkpoint_op_ = 0;
   std::uint64_t generation_ = 0; // numbers the points files
+  std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   struct Saved {
     std::uint64_t changes;
     std::uint64_t generation;

@@ -413,9 +413,26 @@ Status Collection::replay(std::uint64_t op, std::string_view body) {
 
 Status Collection::flush() {
   std::lock_guard steps(optimizer_mutex_);
+  return checkpoint();
+}
+
+void Collection::checkpoint_if_due() {
+  const auto interval = std::chrono::seconds(
+      std::max<std::uint32_t>(1, config_.optimizers_config.flush_interval_sec));
+  if (dir_.empty() || std::chrono::steady_clock::now() - last_checkpoint_ < interval) {
+    return;
+  }
+  if (const Status s = checkpoint(); !s.ok()) {
+    log::warn("collection " + name_ +
+              ": checkpoint failed (the log keeps every write): " + s.message());
+  }
+}
+
+Status Collection::checkpoint() {
   if (dir_.empty() || !wal_) {
     return {};
   }
+  last_checkpoint_ = std::chrono::steady_clock::now();
   struct Job {
     Segment* segment;
     std::uint64_t generation;
