@@ -122,6 +122,12 @@ Json info_json(const CollectionInfo& info) {
           {"optimizer_status", optimizer},
           {"payload_schema", schema},
           {"last_operation", info.last_operation},
+          {"storage",
+           {{"on_disk", info.storage.on_disk},
+            {"checkpoint_operation", info.storage.checkpoint_operation},
+            {"wal_bytes", info.storage.wal_bytes},
+            {"wal_syncs", info.storage.wal_syncs},
+            {"mmap_vector_bytes", info.storage.mmap_vector_bytes}}},
           {"config", to_json(info.config)}};
 }
 

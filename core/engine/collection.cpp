@@ -721,6 +721,15 @@ CollectionInfo Collection::info() const {
   out.optimizer = OptimizerStatus{running_.load(), task_, progress_.load(), progress_total_.load(),
                                   last_error_};
   out.last_operation = operation_;
+  if (wal_) {
+    out.storage.on_disk = true;
+    out.storage.checkpoint_operation = checkpoint_op_;
+    out.storage.wal_bytes = wal_->bytes();
+    out.storage.wal_syncs = wal_->syncs();
+  }
+  for (const auto& segment : segments_) {
+    out.storage.mmap_vector_bytes += segment->file_vector_bytes();
+  }
   out.config = config_;
   return out;
 }

@@ -75,6 +75,15 @@ struct OptimizerStatus {
   std::string last_error;  ///< the last failure, empty when none
 };
 
+/// Where a collection keeps its data (all zero for one in memory).
+struct StorageInfo {
+  bool on_disk = false;
+  std::uint64_t checkpoint_operation = 0; ///< the last operation the segment files hold
+  std::uint64_t wal_bytes = 0;            ///< bytes in the write-ahead log
+  std::uint64_t wal_syncs = 0;            ///< fdatasync calls on the log since start
+  std::uint64_t mmap_vector_bytes = 0;    ///< vector bytes in mmap files rather than RAM
+};
+
 struct CollectionInfo {
   std::uint64_t points_count = 0;
   std::vector<SegmentInfo> segments;
@@ -82,6 +91,7 @@ struct CollectionInfo {
   std::map<std::string, std::uint64_t> vectors_count; ///< points holding each named vector
   std::map<std::string, PayloadIndex::FieldInfo> payload_schema;
   std::uint64_t last_operation = 0;
+  StorageInfo storage;
   CollectionConfig config;
 };
 
@@ -289,7 +299,7 @@ private:
   fs::path dir_;
   std::shared_ptr<Wal> wal_; // copied out under mutex_ by when_durable
   // Guarded by optimizer_mutex_ (checkpoints and optimizer steps exclude each other).
-  std::uint64_t checkpoint_op_ = 0;
+  std::atomic<std::uint64_t> checkpoint_op_{0};
   std::uint64_t generation_ = 0; // numbers the points files
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   struct Saved {

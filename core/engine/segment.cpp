@@ -445,7 +445,7 @@ Segment::build_graphs(std::vector<GraphInput> inputs, const std::atomic<bool>& c
     out[input.name] =
         HnswGraph::build(std::move(input.vectors), input.scorer, input.params, &progress, &cancel);
     if (cancel.load()) {
-      return Error{Errc::internal, "index build cancelled"};
+      return Error{Errc::unavailable, "index build cancelled"};
     }
   }
   return out;

@@ -287,6 +287,7 @@ void Wal::sync_loop() {
       lock.unlock();
       s = file->sync();
       lock.lock();
+      ++syncs_;
     }
     if (!s.ok()) {
       failed_ = s.error();
@@ -370,6 +371,11 @@ Status Wal::remove_old_files() {
 std::uint64_t Wal::last_op() const {
   std::lock_guard lock(mutex_);
   return written_op_;
+}
+
+std::uint64_t Wal::syncs() const {
+  std::lock_guard lock(mutex_);
+  return syncs_;
 }
 
 std::uint64_t Wal::bytes() const {

@@ -73,6 +73,8 @@ public:
   std::uint64_t last_op() const;
   /// Bytes in the log's files.
   std::uint64_t bytes() const;
+  /// fdatasync calls so far (each may cover many writes).
+  std::uint64_t syncs() const;
 
 private:
   struct Waiter {
@@ -93,6 +95,7 @@ private:
   std::uint64_t old_bytes_ = 0; // bytes of the files before it
   std::uint64_t written_op_;    // the last op appended
   std::uint64_t synced_op_;     // the last op known durable
+  std::uint64_t syncs_ = 0;
   std::vector<Waiter> waiters_;
   std::optional<Error> failed_; // a failed sync: every later append fails
   bool stop_ = false;
