@@ -2,6 +2,7 @@
 
 #include "core/common/log.hpp"
 #include "core/common/utf8.hpp"
+#include "core/storage/archive.hpp"
 #include "core/storage/files.hpp"
 
 #include <atomic>
@@ -65,6 +66,66 @@ Status Catalog::create_collection(const std::string& name, CollectionConfig conf
   return {};
 }
 
+namespace {
+std::atomic<std::uint64_t> g_counter{0};
+} // namespace
+
+Expected<std::shared_ptr<Collection>> Catalog::recover_snapshot(const std::string& name,
+                                                                const fs::path& archive) {
+  VDB_TRY(validate_name(name));
+  if (storage_.empty()) {
+    return Error{Errc::unsupported, "snapshot: recovery needs a data folder"};
+  }
+  const fs::path root = storage_ / "collections";
+  const fs::path staging = root / (".recovering-" + name + "-" + std::to_string(++g_counter));
+  std::error_code ec;
+  fs::remove_all(staging, ec);
+  auto manifest = extract_archive(archive, staging);
+  VDB_TRY(manifest);
+  const auto cleanup = [&](Error e) {
+    fs::remove_all(staging, ec);
+    return e;
+  };
+  if (manifest->value("kind", "") != "vdb-collection-snapshot") {
+    return cleanup(Error{Errc::invalid_argument, "snapshot: not a collection snapshot"});
+  }
+  {
+    // Open it where it is: everything is checked before the existing collection is touched.
+    auto trial = Collection::open(name, staging, context_);
+    if (!trial) {
+      return cleanup(Error{trial.error().code, "snapshot: " + trial.error().message});
+    }
+    (*trial)->stop_optimizer();
+  }
+  std::unique_lock lock(mutex_);
+  const fs::path dir = root / name;
+  if (const auto it = collections_.find(name); it != collections_.end()) {
+    it->second->stop_optimizer();
+    it->second->detach();
+    collections_.erase(it);
+  }
+  const fs::path old = root / (".deleted-" + name + "-" + std::to_string(++g_counter));
+  if (fs::exists(dir, ec)) {
+    fs::rename(dir, old, ec);
+    if (ec) {
+      return cleanup(Error{Errc::io_error, "move " + dir.string() + ": " + ec.message()});
+    }
+  }
+  fs::rename(staging, dir, ec);
+  if (ec) {
+    const Error e{Errc::io_error, "move " + staging.string() + ": " + ec.message()};
+    fs::rename(old, dir, ec); // put the old one back; it loads again at the next start
+    return cleanup(e);
+  }
+  VDB_TRY(sync_dir(root));
+  fs::remove_all(old, ec);
+  auto collection = Collection::open(name, dir, context_);
+  VDB_TRY(collection);
+  std::shared_ptr<Collection> shared(std::move(*collection));
+  collections_[name] = shared;
+  return shared;
+}
+
 Status Catalog::delete_collection(const std::string& name) {
   std::shared_ptr<Collection> gone;
   {
@@ -81,12 +142,11 @@ Status Catalog::delete_collection(const std::string& name) {
   }
   // Requests that hold the collection finish in memory; its folder goes now. The rename makes
   // the deletion atomic: a crash leaves a hidden folder that the next start removes.
-  static std::atomic<std::uint64_t> counter{0};
   gone->stop_optimizer();
   gone->detach();
   const fs::path dir = storage_ / "collections" / name;
   const fs::path doomed =
-      storage_ / "collections" / (".deleted-" + name + "-" + std::to_string(++counter));
+      storage_ / "collections" / (".deleted-" + name + "-" + std::to_string(++g_counter));
   std::error_code ec;
   fs::rename(dir, doomed, ec);
   if (ec) {

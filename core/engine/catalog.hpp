@@ -42,6 +42,12 @@ public:
   Status create_collection(const std::string& name, CollectionConfig config);
   /// not_found when there is no such collection. A kept collection's folder is deleted.
   Status delete_collection(const std::string& name);
+  /// Makes collection `name` the one archived in the snapshot `archive` (replacing a
+  /// collection of that name). The archive is checked and extracted into a fresh folder and
+  /// opened there first: a refused or broken archive leaves the existing collection as it was.
+  /// unsupported without a storage folder.
+  Expected<std::shared_ptr<Collection>> recover_snapshot(const std::string& name,
+                                                         const fs::path& archive);
   /// Names in order.
   std::vector<std::string> list() const;
   /// The collection, or not_found naming it.

@@ -187,6 +187,9 @@ public:
   /// Writes a checkpoint: the segments' changed files, then the state naming them, then drops
   /// the log files it covers. Runs every flush_interval_sec and at shutdown.
   Status flush();
+  /// Writes a checkpoint and archives it at `archive` (see core/storage/archive.hpp); writes
+  /// go on meanwhile. Returns the archive's size; unsupported for a collection in memory.
+  Expected<std::uint64_t> snapshot(const fs::path& archive);
   /// The folder the collection is kept in; empty for one in memory.
   const fs::path& dir() const noexcept { return dir_; }
   /// Forgets the folder: the collection was dropped and its files are being deleted. Writes

@@ -8,6 +8,7 @@
 #include "core/common/log.hpp"
 #include "core/engine/collection.hpp"
 #include "core/engine/encoding.hpp"
+#include "core/storage/archive.hpp"
 #include "core/storage/files.hpp"
 
 #include <chrono>
@@ -520,6 +521,44 @@ Status Collection::checkpoint() {
     }
   }
   return {};
+}
+
+// ---- snapshots -----------------------------------------------------------------------------
+
+Expected<std::uint64_t> Collection::snapshot(const fs::path& archive) {
+  // Checkpoints and optimizer steps wait until the archive is written, so the files of this
+  // checkpoint stay as they are; writes go on into the log and memory.
+  std::lock_guard steps(optimizer_mutex_);
+  if (dir_.empty()) {
+    return Error{Errc::unsupported, "snapshot: collection '" + name_ +
+                                        "' is kept in memory; snapshots need a data folder"};
+  }
+  VDB_TRY(checkpoint());
+  std::vector<ArchiveEntry> entries{{"config.vdb", dir_ / "config.vdb"},
+                                    {"state.vdb", dir_ / "state.vdb"}};
+  if (!fs::exists(dir_ / "state.vdb")) {
+    return Error{Errc::internal, "snapshot: no checkpoint to archive"};
+  }
+  for (const auto& [id, saved] : saved_) {
+    const std::string seg = "segments/" + std::to_string(id);
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir_ / seg, ec)) {
+      const std::string f = entry.path().filename().string();
+      const bool stale = f.rfind("points-", 0) == 0 && f != points_file(saved.generation);
+      if (entry.is_regular_file() && entry.path().extension() != ".tmp" && !stale) {
+        files.push_back(entry.path());
+      }
+    }
+    std::sort(files.begin(), files.end());
+    for (const fs::path& f : files) {
+      entries.push_back({seg + "/" + f.filename().string(), f});
+    }
+  }
+  return write_archive(archive, entries,
+                       Json{{"kind", "vdb-collection-snapshot"},
+                            {"collection", name_},
+                            {"operation", checkpoint_op_.load()}});
 }
 
 // ---- the flusher ---------------------------------------------------------------------------

@@ -108,6 +108,25 @@ Expected<std::string> File::read_all() const {
   return out;
 }
 
+Status File::read_at(std::uint64_t offset, std::string& buffer) const {
+  std::size_t done = 0;
+  while (done < buffer.size()) {
+    const ssize_t n =
+        ::pread(fd_, buffer.data() + done, buffer.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return os_error(errno, "read " + path_.string());
+    }
+    if (n == 0) {
+      return Error{Errc::corrupt, path_.string() + ": ends early"};
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
 Status sync_dir(const fs::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {

@@ -41,6 +41,8 @@ public:
   Expected<std::uint64_t> size() const;
   /// The whole file.
   Expected<std::string> read_all() const;
+  /// Fills `buffer` (its size) from `offset`; corrupt when the file ends first.
+  Status read_at(std::uint64_t offset, std::string& buffer) const;
   const fs::path& path() const noexcept { return path_; }
 
 private:
