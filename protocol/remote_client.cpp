@@ -430,4 +430,59 @@ Expected<HealthInfo> RemoteClient::health() {
       });
 }
 
+namespace {
+SnapshotInfo snapshot_of(rpc::SnapshotDescription::Reader r) {
+  return SnapshotInfo{std::string(r.getName().cStr()), r.getSize(),
+                      std::string(r.getCreationTime().cStr())};
+}
+} // namespace
+
+Expected<SnapshotInfo> RemoteClient::create_snapshot(const std::string& collection) {
+  return impl_->call<SnapshotInfo>(
+      [&](rpc::Database::Client& db) {
+        auto r = db.createSnapshotRequest();
+        r.setCollection(collection);
+        return r;
+      },
+      [](auto& response) -> Expected<SnapshotInfo> { return snapshot_of(response.getSnapshot()); });
+}
+
+Expected<std::vector<SnapshotInfo>> RemoteClient::list_snapshots(const std::string& collection) {
+  return impl_->call<std::vector<SnapshotInfo>>(
+      [&](rpc::Database::Client& db) {
+        auto r = db.listSnapshotsRequest();
+        r.setCollection(collection);
+        return r;
+      },
+      [](auto& response) -> Expected<std::vector<SnapshotInfo>> {
+        std::vector<SnapshotInfo> out;
+        for (const auto s : response.getSnapshots()) {
+          out.push_back(snapshot_of(s));
+        }
+        return out;
+      });
+}
+
+Status RemoteClient::delete_snapshot(const std::string& collection, const std::string& name) {
+  return status_of(impl_->call<bool>(
+      [&](rpc::Database::Client& db) {
+        auto r = db.deleteSnapshotRequest();
+        r.setCollection(collection);
+        r.setName(name);
+        return r;
+      },
+      [](auto&) -> Expected<bool> { return true; }));
+}
+
+Status RemoteClient::recover_snapshot(const std::string& collection, const std::string& name) {
+  return status_of(impl_->call<bool>(
+      [&](rpc::Database::Client& db) {
+        auto r = db.recoverSnapshotRequest();
+        r.setCollection(collection);
+        r.setName(name);
+        return r;
+      },
+      [](auto&) -> Expected<bool> { return true; }));
+}
+
 } // namespace vdb

@@ -362,7 +362,59 @@ public:
         });
   }
 
+  kj::Promise<void> createSnapshot(CreateSnapshotContext context) override {
+    if (read_only_) {
+      return refuse(context, denied("createSnapshot"));
+    }
+    const std::string collection = text(context.getParams().getCollection());
+    return bridge<SnapshotInfo>(
+        context, [&](auto reply) { service_.create_snapshot(collection, reply); },
+        [](auto& results, const SnapshotInfo& info) {
+          put_snapshot(results.initSnapshot(), info);
+        });
+  }
+
+  kj::Promise<void> listSnapshots(ListSnapshotsContext context) override {
+    const std::string collection = text(context.getParams().getCollection());
+    return bridge<std::vector<SnapshotInfo>>(
+        context, [&](auto reply) { service_.list_snapshots(collection, reply); },
+        [](auto& results, const std::vector<SnapshotInfo>& all) {
+          auto out = results.initSnapshots(static_cast<unsigned>(all.size()));
+          for (unsigned i = 0; i < all.size(); ++i) {
+            put_snapshot(out[i], all[i]);
+          }
+        });
+  }
+
+  kj::Promise<void> deleteSnapshot(DeleteSnapshotContext context) override {
+    if (read_only_) {
+      return refuse(context, denied("deleteSnapshot"));
+    }
+    const std::string collection = text(context.getParams().getCollection());
+    const std::string name = text(context.getParams().getName());
+    return bridge<bool>(
+        context, [&](auto reply) { service_.delete_snapshot(collection, name, reply); },
+        [](auto&, bool) {});
+  }
+
+  kj::Promise<void> recoverSnapshot(RecoverSnapshotContext context) override {
+    if (read_only_) {
+      return refuse(context, denied("recoverSnapshot"));
+    }
+    const std::string collection = text(context.getParams().getCollection());
+    const std::string name = text(context.getParams().getName());
+    return bridge<bool>(
+        context, [&](auto reply) { service_.recover_snapshot(collection, name, reply); },
+        [](auto&, bool) {});
+  }
+
 private:
+  static void put_snapshot(rpc::SnapshotDescription::Builder out, const SnapshotInfo& info) {
+    out.setName(info.name);
+    out.setSize(info.size);
+    out.setCreationTime(info.creation_time);
+  }
+
   static Error denied(const char* method) {
     return Error{Errc::permission_denied,
                  std::string(method) + ": the read-only API key may not write"};

@@ -109,6 +109,12 @@ struct WriteResult {
   completed @1 :Bool;       # false when sent with wait = false: accepted, applied in order later
 }
 
+struct SnapshotDescription {
+  name @0 :Text;
+  size @1 :UInt64;          # bytes
+  creationTime @2 :Text;    # UTC, ISO 8601
+}
+
 interface Gate {
   # The Database capability for this key; permissionDenied when the key is wrong.
   open @0 (apiKey :Text) -> (error :Error, database :Database, readOnly :Bool);
@@ -150,4 +156,11 @@ interface Database {
   searchBatch @17 (collection :Text, queries :List(Query)) -> (error :Error, results :List(Hits));
 
   health @18 () -> (error :Error, version :Text, collections :UInt64);
+
+  # Snapshots of a collection kept in the data folder; `name` is a snapshot file name from
+  # listSnapshots, or "OTHER_COLLECTION/NAME" to recover from another collection's snapshot.
+  createSnapshot @19 (collection :Text) -> (error :Error, snapshot :SnapshotDescription);
+  listSnapshots @20 (collection :Text) -> (error :Error, snapshots :List(SnapshotDescription));
+  deleteSnapshot @21 (collection :Text, name :Text) -> (error :Error);
+  recoverSnapshot @22 (collection :Text, name :Text) -> (error :Error);
 }

@@ -8,6 +8,7 @@
 #include "core/common/error.hpp"
 #include "core/engine/collection.hpp"
 #include "core/engine/point.hpp"
+#include "core/engine/snapshots.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -139,6 +140,14 @@ public:
   search_batch(const std::string& collection, const std::vector<Query>& queries) = 0;
 
   virtual Expected<HealthInfo> health() = 0;
+
+  // Snapshots (a database with a data folder; see docs/storage.md).
+  virtual Expected<SnapshotInfo> create_snapshot(const std::string& collection) = 0;
+  virtual Expected<std::vector<SnapshotInfo>> list_snapshots(const std::string& collection) = 0;
+  virtual Status delete_snapshot(const std::string& collection, const std::string& name) = 0;
+  /// Replaces (or creates) `collection` from snapshot `name` (a file name from
+  /// list_snapshots, or "OTHER_COLLECTION/NAME").
+  virtual Status recover_snapshot(const std::string& collection, const std::string& name) = 0;
 };
 
 } // namespace vdb

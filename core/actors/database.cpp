@@ -206,4 +206,23 @@ Expected<HealthInfo> Database::health() {
   return await<HealthInfo>([&](auto reply) { service_->health(reply); });
 }
 
+Expected<SnapshotInfo> Database::create_snapshot(const std::string& collection) {
+  return await<SnapshotInfo>([&](auto reply) { service_->create_snapshot(collection, reply); });
+}
+
+Expected<std::vector<SnapshotInfo>> Database::list_snapshots(const std::string& collection) {
+  return await<std::vector<SnapshotInfo>>(
+      [&](auto reply) { service_->list_snapshots(collection, reply); });
+}
+
+Status Database::delete_snapshot(const std::string& collection, const std::string& name) {
+  return status_of(
+      await<bool>([&](auto reply) { service_->delete_snapshot(collection, name, reply); }));
+}
+
+Status Database::recover_snapshot(const std::string& collection, const std::string& name) {
+  return status_of(
+      await<bool>([&](auto reply) { service_->recover_snapshot(collection, name, reply); }));
+}
+
 } // namespace vdb

@@ -87,6 +87,11 @@ public:
   search_batch(const std::string& collection, const std::vector<Query>& queries) override;
   Expected<HealthInfo> health() override;
 
+  Expected<SnapshotInfo> create_snapshot(const std::string& collection) override;
+  Expected<std::vector<SnapshotInfo>> list_snapshots(const std::string& collection) override;
+  Status delete_snapshot(const std::string& collection, const std::string& name) override;
+  Status recover_snapshot(const std::string& collection, const std::string& name) override;
+
 private:
   Database(std::unique_ptr<PluginRegistry> plugins, ServiceOptions options);
   static Expected<std::unique_ptr<Database>> open_with(std::unique_ptr<PluginRegistry> plugins,

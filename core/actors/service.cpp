@@ -3,6 +3,7 @@
 #include "core/actors/service.hpp"
 
 #include "core/common/log.hpp"
+#include "core/engine/snapshots.hpp"
 
 #include <caf/all.hpp>
 
@@ -76,7 +77,7 @@ struct CatalogTask {
   std::function<void(CatalogState&)> run;
 };
 
-enum class Lane { ingest, filter, search };
+enum class Lane { ingest, filter, search, index };
 
 // Every actor is spawned with an argument (its role): CAF 0.17's spawn without arguments binds a
 // reference to a null std::tuple<>, which UBSan reports.
@@ -173,6 +174,9 @@ class Service::Runtime {
 public:
   explicit Runtime(ServiceOptions options) : options_(std::move(options)) {
     options_.context.background_optimizer = false; // the index actors drive it
+    if (options_.snapshots.empty() && !options_.storage.empty()) {
+      options_.snapshots = options_.storage / "snapshots";
+    }
     threads_ = options_.threads != 0
                    ? options_.threads
                    : std::max<std::size_t>(1, std::thread::hardware_concurrency());
@@ -251,6 +255,7 @@ public:
       send(
           lane == Lane::ingest   ? entry->ingest
           : lane == Lane::filter ? entry->filter
+          : lane == Lane::index  ? entry->index
                                  : entry->search,
           answer, [entry, step] { step(entry); }, deadline);
     });
@@ -407,6 +412,78 @@ void Service::collection_info(const std::string& name, Reply<Json> done) {
       name, Lane::search, answer,
       [answer](const EntryPtr& e) { (*answer)(info_json(e->collection->info())); },
       runtime_->deadline());
+}
+
+// Snapshots: taken on the collection's index actor (it checkpoints, and the optimizer waits
+// meanwhile); listing and deleting files and recovery run on the catalog actor.
+
+void Service::create_snapshot(const std::string& collection, Reply<SnapshotInfo> done) {
+  auto answer = answer_of(std::move(done));
+  const fs::path root = runtime_->options().snapshots;
+  runtime_->on(
+      collection, Lane::index, answer,
+      [answer, root](const EntryPtr& e) {
+        if (root.empty()) {
+          (*answer)(Error{Errc::unsupported, "snapshot: the database is kept in memory"});
+          return;
+        }
+        (*answer)(vdb::create_snapshot(*e->collection, root));
+      },
+      runtime_->deadline());
+}
+
+void Service::list_snapshots(const std::string& collection, Reply<std::vector<SnapshotInfo>> done) {
+  auto answer = answer_of(std::move(done));
+  const fs::path root = runtime_->options().snapshots;
+  runtime_->on_catalog([answer, root, collection](CatalogState& state) {
+    if (auto c = state.catalog.get(collection); !c) {
+      (*answer)(c.error());
+    } else {
+      (*answer)(vdb::list_snapshots(root, collection));
+    }
+  });
+}
+
+void Service::delete_snapshot(const std::string& collection, const std::string& name,
+                              Reply<bool> done) {
+  auto answer = answer_of(std::move(done));
+  const fs::path root = runtime_->options().snapshots;
+  runtime_->on_catalog([answer, root, collection, name](CatalogState&) {
+    if (const Status s = vdb::delete_snapshot(root, collection, name); !s.ok()) {
+      (*answer)(s.error());
+    } else {
+      (*answer)(true);
+    }
+  });
+}
+
+void Service::recover_snapshot(const std::string& collection, const std::string& name,
+                               Reply<bool> done) {
+  auto answer = answer_of(std::move(done));
+  Runtime* rt = runtime_.get();
+  const fs::path root = rt->options().snapshots;
+  rt->on_catalog([rt, answer, root, collection, name](CatalogState& state) {
+    if (const Status s = state.catalog.validate_name(collection); !s.ok()) {
+      (*answer)(s.error());
+      return;
+    }
+    auto file = vdb::snapshot_file(root, collection, name);
+    if (!file) {
+      (*answer)(file.error());
+      return;
+    }
+    auto recovered = state.catalog.recover_snapshot(collection, *file);
+    if (!recovered) {
+      (*answer)(recovered.error());
+      return;
+    }
+    if (const auto it = state.entries.find(collection); it != state.entries.end()) {
+      Runtime::stop(*it->second);
+      state.entries.erase(it);
+    }
+    state.entries[collection] = rt->spawn(*recovered);
+    (*answer)(true);
+  });
 }
 
 // Writes: logged and applied by the collection's ingest actor in arrival order. With

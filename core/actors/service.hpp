@@ -37,6 +37,8 @@ struct ServiceOptions {
   std::chrono::milliseconds timeout{30'000}; ///< per request
   /// The data folder (storage.storage_path); empty: collections live in memory.
   fs::path storage;
+  /// Where snapshots go (storage.snapshots_path); empty: "<storage>/snapshots".
+  fs::path snapshots;
 };
 
 class Service {
@@ -90,6 +92,11 @@ public:
   void search_batch(const std::string& collection, std::vector<Query> queries,
                     Reply<std::vector<std::vector<ScoredPoint>>> done);
   void health(Reply<HealthInfo> done);
+
+  void create_snapshot(const std::string& collection, Reply<SnapshotInfo> done);
+  void list_snapshots(const std::string& collection, Reply<std::vector<SnapshotInfo>> done);
+  void delete_snapshot(const std::string& collection, const std::string& name, Reply<bool> done);
+  void recover_snapshot(const std::string& collection, const std::string& name, Reply<bool> done);
 
   class Runtime; // the CAF side (service.cpp)
 

@@ -93,6 +93,7 @@ TEST_F(RpcEdge, TheReadOnlyKeyReadsButEveryWriteIsRefused) {
     ASSERT_TRUE((*admin)->create_collection("c", kConfig).ok());
     Client& db = **admin;
     ASSERT_TRUE(db.upsert("c", {PointStruct{PointId::from_number(1), {{"", {1, 0}}}, {}}}).ok());
+    ASSERT_TRUE(db.create_snapshot("c").ok()); // over RPC, into vdbd's snapshots_path
   }
   auto reader = connect("reader");
   ASSERT_TRUE(reader.ok()) << reader.error().message;
@@ -113,6 +114,12 @@ TEST_F(RpcEdge, TheReadOnlyKeyReadsButEveryWriteIsRefused) {
       Errc::permission_denied);
   EXPECT_EQ(db.create_payload_index("c", "a", "keyword").error().code, Errc::permission_denied);
   EXPECT_EQ(db.delete_payload_index("c", "a").error().code, Errc::permission_denied);
+  EXPECT_EQ(db.create_snapshot("c").error().code, Errc::permission_denied);
+  auto snapshots = db.list_snapshots("c"); // listing is a read
+  ASSERT_TRUE(snapshots.ok()) << snapshots.error().message;
+  ASSERT_EQ(snapshots->size(), 1U);
+  EXPECT_EQ(db.recover_snapshot("c", (*snapshots)[0].name).code(), Errc::permission_denied);
+  EXPECT_EQ(db.delete_snapshot("c", (*snapshots)[0].name).code(), Errc::permission_denied);
   // Reads work, and nothing changed.
   EXPECT_EQ(*db.list_collections(), (std::vector<std::string>{"c"}));
   EXPECT_EQ(*db.count("c", std::nullopt, true), 1U);

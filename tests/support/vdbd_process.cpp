@@ -101,8 +101,11 @@ int VdbdProcess::wait_exit(std::chrono::milliseconds timeout) {
 void VdbdProcess::signal(int sig) const { ::kill(pid_, sig); }
 
 std::vector<std::string> vdbd_args(const std::string& dir) {
-  return {"--config", std::string(VDB_SOURCE_DIR) + "/config/defaults.yaml",
-          "--plugins.dir=" VDB_PLUGIN_DIR, "--storage.storage_path=" + dir + "/storage",
+  return {"--config",
+          std::string(VDB_SOURCE_DIR) + "/config/defaults.yaml",
+          "--plugins.dir=" VDB_PLUGIN_DIR,
+          "--storage.storage_path=" + dir + "/storage",
+          "--storage.snapshots_path=" + dir + "/snapshots",
           "--service.rpc_port=0"};
 }
 

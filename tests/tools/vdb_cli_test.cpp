@@ -124,6 +124,37 @@ TEST_F(VdbCli, MistakesExitWithTwoAndRefusalsWithOne) {
   EXPECT_EQ(vdb({"--json", "collections", "describe", "nope"}), 1);
   EXPECT_EQ(Json::parse(err())["error"], "not found");
   EXPECT_EQ(vdb({"snapshot", "create", "docs"}), 1);
+  EXPECT_EQ(vdb({"snapshot", "frobnicate", "docs"}), 2);
+}
+
+TEST_F(VdbCli, SnapshotsCreateListRecoverAndDelete) {
+  ServiceOptions options(test::engine_context());
+  options.threads = 2;
+  options.storage = dir_.path() / "data";
+  db_ = std::move(Database::open(std::move(options)).value());
+  ASSERT_EQ(vdb({"collections", "create", "docs", "--size", "2"}), 0) << err();
+  const std::string jsonl = write("p.jsonl", R"({"id": 1, "vector": [0, 1]}
+{"id": 2, "vector": [1, 0]}
+)");
+  ASSERT_EQ(vdb({"import", "docs", jsonl}), 0) << err();
+  ASSERT_EQ(vdb({"--json", "snapshot", "create", "docs"}), 0) << err();
+  const std::string name = Json::parse(out())["name"];
+  EXPECT_THAT(name, ::testing::StartsWith("docs-"));
+  ASSERT_EQ(vdb({"--json", "snapshot", "list", "docs"}), 0);
+  EXPECT_EQ(Json::parse(out())[0]["name"], name);
+  ASSERT_EQ(vdb({"delete", "docs", "1"}), 0);
+  ASSERT_EQ(vdb({"snapshot", "recover", "docs", name}), 0) << err();
+  ASSERT_EQ(vdb({"--json", "count", "docs"}), 0);
+  EXPECT_THAT(out(), HasSubstr("2"));
+  // Into another collection, by "COLLECTION/NAME".
+  ASSERT_EQ(vdb({"snapshot", "recover", "copy", "docs/" + name}), 0) << err();
+  ASSERT_EQ(vdb({"--json", "collections", "list"}), 0);
+  EXPECT_EQ(Json::parse(out()), Json::array({"copy", "docs"}));
+  EXPECT_EQ(vdb({"snapshot", "recover", "docs", "../../etc/passwd"}), 1);
+  EXPECT_THAT(err(), HasSubstr("not a snapshot name"));
+  ASSERT_EQ(vdb({"snapshot", "delete", "docs", name}), 0);
+  ASSERT_EQ(vdb({"--json", "snapshot", "list", "docs"}), 0);
+  EXPECT_EQ(Json::parse(out()), Json::array());
 }
 
 } // namespace

@@ -34,7 +34,11 @@ Payload indexes
   vdb index drop COLLECTION FIELD
 Service
   vdb health
-  vdb snapshot ...                             (arrives with persistence)
+Snapshots
+  vdb snapshot create COLLECTION
+  vdb snapshot list COLLECTION
+  vdb snapshot delete COLLECTION NAME
+  vdb snapshot recover COLLECTION NAME          (NAME, or OTHER_COLLECTION/NAME)
 
 Import formats: fvecs (ids from --start-id), JSONL ({"id", "vector", "payload"} per line), CSV
 (a header; columns "id" and "vector" (numbers separated by spaces or ';'); other columns become
@@ -787,6 +791,57 @@ Status index(Client& c, const Options& o, Args& a, std::ostream& out, std::ostre
   return {};
 }
 
+Json snapshot_json(const SnapshotInfo& s) {
+  return {{"name", s.name}, {"size", s.size}, {"creation_time", s.creation_time}};
+}
+
+Status snapshot(Client& c, const Options& o, Args& a, std::ostream& out, std::ostream&) {
+  auto what = a.positional("a snapshot command (create, list, delete, recover)");
+  VDB_TRY(what);
+  auto collection = a.positional("the collection");
+  VDB_TRY(collection);
+  if (*what == "create" || *what == "list") {
+    VDB_TRY(a.done());
+    std::vector<SnapshotInfo> all;
+    if (*what == "create") {
+      auto made = c.create_snapshot(*collection);
+      VDB_TRY(made);
+      all.push_back(*made);
+    } else {
+      auto listed = c.list_snapshots(*collection);
+      VDB_TRY(listed);
+      all = *listed;
+    }
+    if (o.json) {
+      Json list = Json::array();
+      for (const SnapshotInfo& s : all) {
+        list.push_back(snapshot_json(s));
+      }
+      out << (*what == "create" ? list[0] : list).dump() << '\n';
+      return {};
+    }
+    for (const SnapshotInfo& s : all) {
+      out << s.name << "  " << s.size << " bytes  " << s.creation_time << '\n';
+    }
+    return {};
+  }
+  if (*what != "delete" && *what != "recover") {
+    return usage("unknown snapshot command '" + *what + "'");
+  }
+  auto name = a.positional("the snapshot name");
+  VDB_TRY(name);
+  VDB_TRY(a.done());
+  VDB_TRY(*what == "delete" ? c.delete_snapshot(*collection, *name)
+                            : c.recover_snapshot(*collection, *name));
+  if (o.json) {
+    out << Json{{"status", "ok"}}.dump() << '\n';
+  } else {
+    out << (*what == "delete" ? "deleted " : "recovered ") << *collection << " <- " << *name
+        << '\n';
+  }
+  return {};
+}
+
 Status health(Client& c, const Options& o, Args& a, std::ostream& out, std::ostream&) {
   VDB_TRY(a.done());
   auto h = c.health();
@@ -849,14 +904,11 @@ int run(Client& client, const Options& options, const std::vector<std::string>& 
     return 2;
   }
   static const std::map<std::string, Command> kCommands = {
-      {"collections", collections}, {"import", import}, {"search", search},
-      {"scroll", scroll},           {"count", count},   {"retrieve", retrieve},
-      {"delete", remove},           {"index", index},   {"health", health}};
+      {"collections", collections}, {"import", import},     {"search", search},
+      {"scroll", scroll},           {"count", count},       {"retrieve", retrieve},
+      {"delete", remove},           {"index", index},       {"health", health},
+      {"snapshot", snapshot},       {"snapshots", snapshot}};
   const auto it = kCommands.find(args[0]);
-  if (args[0] == "snapshot" || args[0] == "snapshots") {
-    err << "vdb: snapshots arrive with persistence (the durability issue); nothing was done\n";
-    return 1;
-  }
   if (it == kCommands.end()) {
     err << "vdb: unknown command '" << args[0] << "'\n" << kUsage;
     return 2;

@@ -120,6 +120,7 @@ int run(const Arguments& args, const sigset_t& stop_signals) {
     return 1;
   }
   options->storage = settings->storage.storage_path;
+  options->snapshots = settings->storage.snapshots_path;
   std::unique_ptr<vdb::Service> service;
   try {
     service = std::make_unique<vdb::Service>(std::move(*options));
