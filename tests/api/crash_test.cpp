@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -20,7 +21,11 @@
 namespace vdb {
 namespace {
 
-constexpr int kRounds = 50;
+// 50 in the suite; tools/crash_loop.sh sets VDB_CRASH_ROUNDS (1,000 by default) for the long run.
+int rounds() {
+  const char* env = std::getenv("VDB_CRASH_ROUNDS");
+  return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 50;
+}
 constexpr std::size_t kDim = 16;
 
 struct Sent {
@@ -186,7 +191,8 @@ TEST(Crash, KillNineDuringIngestLosesNoAcknowledgedWrite) {
   Ledger ledger;
   std::mt19937 gen(20261124);
   std::vector<std::string> args = test::vdbd_args(dir.path().string());
-  for (int round = 0; round < kRounds; ++round) {
+  const int total = rounds();
+  for (int round = 0; round < total; ++round) {
     test::VdbdProcess vdbd(args);
     const std::uint16_t port = vdbd.wait_listening(std::chrono::seconds(20));
     ASSERT_NE(port, 0) << vdbd.log();
@@ -218,10 +224,10 @@ TEST(Crash, KillNineDuringIngestLosesNoAcknowledgedWrite) {
   ASSERT_NE(port, 0);
   auto client = connect(port);
   ASSERT_NE(client, nullptr);
-  check(*client, ledger, kRounds);
+  check(*client, ledger, total);
   const auto info = client->collection_info("crash");
   ASSERT_TRUE(info.ok());
-  std::cout << "acknowledged writes: " << ledger.acknowledged_writes
+  std::cout << "kills: " << total << ", acknowledged writes: " << ledger.acknowledged_writes
             << ", points: " << ledger.acked.size() << ", segments: " << (*info)["segments"].size()
             << "\n";
   std::lock_guard lock(ledger.mutex);
