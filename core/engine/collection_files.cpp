@@ -119,6 +119,7 @@ Expected<std::unique_ptr<Collection>> Collection::create(std::string name, Colle
   auto wal = Wal::open(dir / "wal", 0, [](std::uint64_t, std::string_view) { return Status(); });
   VDB_TRY(wal);
   raw->wal_ = std::move(*wal);
+  raw->wal_->set_capacity(std::uint64_t{raw->config_.wal_config.wal_capacity_mb} << 20);
   if (context.background_optimizer) {
     raw->optimizer_ = std::thread([raw] { raw->optimizer_loop(); });
   }
@@ -186,6 +187,7 @@ Expected<std::unique_ptr<Collection>> Collection::open(std::string name, const f
       &recovered);
   VDB_TRY(wal);
   c->wal_ = std::move(*wal);
+  c->wal_->set_capacity(std::uint64_t{c->config_.wal_config.wal_capacity_mb} << 20);
   // Folders of segments no checkpoint names (a crash between building one and the next
   // checkpoint) go.
   std::set<std::string> kept;
@@ -502,7 +504,7 @@ Status Collection::checkpoint() {
   // The checkpoint is durable: what it replaced can go.
   saved_ = std::move(saved);
   checkpoint_op_ = op;
-  VDB_TRY(wal_->remove_old_files());
+  VDB_TRY(wal_->remove_covered_files(op));
   for (const auto& entry : fs::directory_iterator(dir_ / "segments", ec)) {
     const std::string name = entry.path().filename().string();
     const auto it = std::find_if(jobs.begin(), jobs.end(), [&](const Job& job) {

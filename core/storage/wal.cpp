@@ -223,6 +223,9 @@ Status Wal::append(std::uint64_t op, std::string_view body) {
     return Error{failed_->code, "the write-ahead log is unusable after a failed sync (" +
                                     failed_->message + "); writes are refused until a restart"};
   }
+  if (capacity_ != 0 && end_ > capacity_ && end_ > kHeaderSize) {
+    VDB_TRY(rotate_locked(lock, op));
+  }
   std::shared_ptr<File> file = file_;
   const std::uint64_t end = end_;
   lock.unlock();
@@ -325,8 +328,21 @@ void Wal::sync_loop() {
   }
 }
 
+void Wal::set_capacity(std::uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  capacity_ = bytes;
+}
+
 Status Wal::rotate(std::uint64_t next_op) {
   std::unique_lock lock(mutex_);
+  VDB_TRY(rotate_locked(lock, next_op));
+  lock.unlock();
+  wake_.notify_one(); // waiters covered by the sync of the old file
+  return {};
+}
+
+Status Wal::rotate_locked(std::unique_lock<std::mutex>& lock, std::uint64_t next_op) {
+  (void)lock;
   if (failed_) {
     return *failed_;
   }
@@ -341,30 +357,37 @@ Status Wal::rotate(std::uint64_t next_op) {
   file_ = std::move(*fresh);
   file_first_op_ = next_op;
   end_ = kHeaderSize;
-  lock.unlock();
-  wake_.notify_one(); // waiters covered by the sync above
   return {};
 }
 
-Status Wal::remove_old_files() {
-  std::uint64_t keep_from = 0;
+Status Wal::remove_covered_files(std::uint64_t covered_op) {
+  std::uint64_t current = 0;
   {
     std::lock_guard lock(mutex_);
-    keep_from = file_first_op_;
+    current = file_first_op_;
   }
   auto files = list_files(dir_);
   VDB_TRY(files);
-  for (const LogFile& f : *files) {
-    if (f.first_op < keep_from) {
-      std::error_code ec;
-      fs::remove(f.path, ec);
-      if (ec) {
-        return Error{Errc::io_error, "remove " + f.path.string() + ": " + ec.message()};
-      }
+  std::uint64_t removed = 0;
+  // File i holds ops below the first op of file i + 1: it is covered when that is at most
+  // covered_op + 1.
+  for (std::size_t i = 0; i + 1 < files->size(); ++i) {
+    const LogFile& f = (*files)[i];
+    if (f.first_op >= current || (*files)[i + 1].first_op > covered_op + 1) {
+      break;
     }
+    std::error_code ec;
+    const std::uint64_t size = fs::file_size(f.path, ec);
+    fs::remove(f.path, ec);
+    if (ec) {
+      return Error{Errc::io_error, "remove " + f.path.string() + ": " + ec.message()};
+    }
+    removed += size;
   }
-  std::lock_guard lock(mutex_);
-  old_bytes_ = 0;
+  {
+    std::lock_guard lock(mutex_);
+    old_bytes_ -= std::min(old_bytes_, removed);
+  }
   return sync_dir(dir_);
 }
 

@@ -67,8 +67,12 @@ public:
   Status wait_durable(std::uint64_t op);
   /// Syncs the current file and starts a new one whose first operation is `next_op`.
   Status rotate(std::uint64_t next_op);
-  /// Deletes the files before the current one (a durable checkpoint covers them).
-  Status remove_old_files();
+  /// Deletes the files whose every record has op <= `covered_op` (a durable checkpoint holds
+  /// them). The current file always stays.
+  Status remove_covered_files(std::uint64_t covered_op);
+  /// Starts a new file once the current one holds more than `bytes` (wal_capacity_mb); 0: only
+  /// checkpoints start new files.
+  void set_capacity(std::uint64_t bytes);
 
   std::uint64_t last_op() const;
   /// Bytes in the log's files.
@@ -85,6 +89,7 @@ private:
   Wal(fs::path dir, std::shared_ptr<File> file, std::uint64_t file_first_op, std::uint64_t end,
       std::uint64_t last_op);
   void sync_loop();
+  Status rotate_locked(std::unique_lock<std::mutex>& lock, std::uint64_t next_op);
 
   const fs::path dir_;
   mutable std::mutex mutex_;
@@ -96,6 +101,7 @@ private:
   std::uint64_t written_op_;    // the last op appended
   std::uint64_t synced_op_;     // the last op known durable
   std::uint64_t syncs_ = 0;
+  std::uint64_t capacity_ = 0;
   std::vector<Waiter> waiters_;
   std::optional<Error> failed_; // a failed sync: every later append fails
   bool stop_ = false;

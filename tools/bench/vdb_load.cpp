@@ -20,6 +20,11 @@
 //     collection. Reports points per second, batch latency and how many writes shared each
 //     fdatasync (group commit).
 //
+//   vdb-load startup --data DIR [--n 1000000] [--dim 128] [--json FILE]
+//     Start-up time of a data folder: loads --n points into collection "startup" (once; an
+//     existing one is reused), waits until the optimizer has indexed them, closes the database
+//     (a checkpoint), then times opening it again until the collection answers a search.
+//
 // --serve starts a server inside this process (the same actors and RPC code as vdbd); without
 // it the tool connects to a vdbd at --host/--port.
 #include "core/actors/database.hpp"
@@ -456,10 +461,84 @@ int ingest(const Options& o) {
   return 0;
 }
 
+// ---- startup --------------------------------------------------------------------------------
+
+int startup(const Options& o) {
+  if (o.data.empty()) {
+    die("startup needs --data DIR");
+  }
+  auto settings = must(load_settings(SettingsSources{}), "settings");
+  settings.plugins.dir = VDB_PLUGIN_DIR;
+  {
+    auto db = must(Database::open(o.data, settings), "open --data");
+    const auto names = must(db->list_collections(), "list");
+    if (std::find(names.begin(), names.end(), "startup") == names.end()) {
+      must(db->create_collection("startup",
+                                 {{"vectors", {{"size", o.dim}, {"distance", "Cosine"}}}}),
+           "create collection");
+      std::mt19937 gen(3);
+      std::normal_distribution<float> normal;
+      const auto begin = Clock::now();
+      for (std::size_t first = 0; first < o.n; first += 1000) {
+        std::vector<PointStruct> batch;
+        for (std::size_t i = first; i < std::min(o.n, first + 1000); ++i) {
+          std::vector<float> v(o.dim);
+          for (float& x : v) {
+            x = normal(gen);
+          }
+          batch.push_back(
+              PointStruct{PointId::from_number(i), {{"", std::move(v)}}, Json{{"n", i % 1000}}});
+        }
+        must(db->upsert("startup", std::move(batch), false), "upsert");
+      }
+      std::printf("loaded %zu points in %.1f s; indexing...\n", o.n,
+                  std::chrono::duration<double>(Clock::now() - begin).count());
+    }
+    for (;;) { // until every sealed segment has its graph and the appendable one is small
+      const Json info = must(db->collection_info("startup"), "info");
+      const std::uint64_t threshold =
+          info["config"]["optimizers_config"]["indexing_threshold"].get<std::uint64_t>() * 1024 /
+          (o.dim * sizeof(float));
+      bool busy = info["optimizer_status"]["running"].get<bool>();
+      for (const Json& seg : info["segments"]) {
+        busy =
+            busy || (seg["appendable"].get<bool>() ? seg["points"].get<std::uint64_t>() > threshold
+                                                   : !seg["indexed"].get<bool>());
+      }
+      if (!busy) {
+        std::printf("%llu points in %zu segments\n",
+                    static_cast<unsigned long long>(info["points_count"].get<std::uint64_t>()),
+                    info["segments"].size());
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+  const auto begin = Clock::now();
+  auto db = must(Database::open(o.data, settings), "open --data");
+  Query q;
+  q.vector.assign(o.dim, 0.5F);
+  must(db->search("startup", q), "search");
+  const double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+  const Json info = must(db->collection_info("startup"), "info");
+  std::printf("start-up: %.2f s to open and answer a search (%llu points, %zu segments)\n", seconds,
+              static_cast<unsigned long long>(info["points_count"].get<std::uint64_t>()),
+              info["segments"].size());
+  if (!o.json_path.empty()) {
+    std::ofstream(o.json_path) << Json{{"points", info["points_count"]},
+                                       {"dim", o.dim},
+                                       {"segments", info["segments"].size()},
+                                       {"startup_seconds", seconds}}
+                                      .dump(2)
+                               << '\n';
+  }
+  return 0;
+}
+
 Options parse(int argc, char** argv) {
   Options o;
   if (argc < 2) {
-    die("usage: vdb-load mixed|throughput|ingest [options] (see the top of "
+    die("usage: vdb-load mixed|throughput|ingest|startup [options] (see the top of "
         "tools/bench/vdb_load.cpp)");
   }
   o.mode = argv[1];
@@ -523,7 +602,10 @@ int main(int argc, char** argv) {
     if (o.mode == "ingest") {
       return vdb::bench::ingest(o);
     }
-    vdb::bench::die("unknown mode " + o.mode + " (mixed, throughput or ingest)");
+    if (o.mode == "startup") {
+      return vdb::bench::startup(o);
+    }
+    vdb::bench::die("unknown mode " + o.mode + " (mixed, throughput, ingest or startup)");
   } catch (const std::exception& e) { // a bad number in an option (std::stoul)
     vdb::bench::die(e.what());
   }

@@ -99,11 +99,34 @@ TEST(Wal, RotationKeepsOrderAndOldFilesGoOnlyWhenAsked) {
   {
     auto wal = Wal::open(dir.path(), 4, [](auto, auto) { return Status(); });
     ASSERT_TRUE(wal.ok());
-    ASSERT_TRUE((*wal)->remove_old_files().ok());
+    ASSERT_TRUE((*wal)->remove_covered_files(4).ok());
   }
   const Records rest = replay(dir.path(), 4);
   ASSERT_EQ(rest.size(), 6U);
   EXPECT_EQ(rest.front().first, 5U);
+}
+
+TEST(Wal, FilesPastTheCapacityRollOverAndGoOnlyOnceCovered) {
+  test::TempDir dir;
+  {
+    auto wal = Wal::open(dir.path(), 0, [](auto, auto) { return Status(); });
+    ASSERT_TRUE(wal.ok());
+    (*wal)->set_capacity(100); // a new file every few records
+    for (std::uint64_t op = 1; op <= 30; ++op) {
+      ASSERT_TRUE((*wal)->append(op, body_of(op)).ok());
+    }
+    std::size_t files = 0;
+    for (const auto& e : fs::directory_iterator(dir.path())) {
+      files += e.path().extension() == ".wal" ? 1 : 0;
+    }
+    EXPECT_GT(files, 5U);
+    ASSERT_TRUE((*wal)->remove_covered_files(12).ok());
+  }
+  const Records rest = replay(dir.path(), 12);
+  ASSERT_EQ(rest.size(), 18U); // 13..30 are all still there
+  EXPECT_EQ(rest.front().first, 13U);
+  EXPECT_GT(replay(dir.path()).front().first, 1U); // files wholly before 13 went
+  EXPECT_LE(replay(dir.path()).front().first, 13U);
 }
 
 TEST(Wal, GroupCommitAnswersEveryWaiter) {
