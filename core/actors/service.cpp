@@ -193,7 +193,10 @@ public:
     failed_ = std::move(*failed);
     system_ = std::make_unique<caf::actor_system>(config_);
     for (const std::string& name : state->catalog.list()) {
+      // A loaded collection may have work left (a big appendable segment, a segment whose
+      // graph a crash interrupted): its index actor starts on it at once.
       state->entries[name] = spawn(*state->catalog.get(name));
+      wake_indexer(state->entries[name]);
     }
     catalog_ = system_->spawn(
         [](caf::event_based_actor*, const std::shared_ptr<CatalogState>& owned) -> caf::behavior {
@@ -482,6 +485,7 @@ void Service::recover_snapshot(const std::string& collection, const std::string&
       state.entries.erase(it);
     }
     state.entries[collection] = rt->spawn(*recovered);
+    Runtime::wake_indexer(state.entries[collection]);
     (*answer)(true);
   });
 }
@@ -510,7 +514,7 @@ static void write(Service::Runtime& rt, const std::string& collection, bool wait
       (*answer)(WriteResult{op, false});
       return;
     }
-    e->collection->when_durable(op, [answer, op](Status s) {
+    e->collection->when_durable(op, [answer, op](const Status& s) {
       if (s.ok()) {
         (*answer)(WriteResult{op, true});
       } else {

@@ -60,8 +60,8 @@ crc32c_sse42(const unsigned char* p, std::size_t size, std::uint32_t crc) noexce
 inline std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc = 0) noexcept {
   const auto* p = static_cast<const unsigned char*>(data);
 #if defined(__x86_64__)
-  static const bool hardware = __builtin_cpu_supports("sse4.2");
-  if (hardware) {
+  static const bool kHardware = __builtin_cpu_supports("sse4.2");
+  if (kHardware) {
     return ~detail::crc32c_sse42(p, size, ~crc);
   }
 #endif

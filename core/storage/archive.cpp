@@ -92,9 +92,9 @@ Header header_for(const std::string& path, std::uint64_t size) {
 }
 
 Status pad(File& out, std::uint64_t size) {
-  static const std::array<char, kBlock> zeros{};
+  static const std::array<char, kBlock> kZeros{};
   const std::size_t rest = (kBlock - size % kBlock) % kBlock;
-  return out.write_all(std::string_view(zeros.data(), rest));
+  return out.write_all(std::string_view(kZeros.data(), rest));
 }
 
 // Reads a whole source file in chunks, calling `use` on each.
@@ -182,8 +182,8 @@ Expected<std::uint64_t> write_archive(const fs::path& out, const std::vector<Arc
       }
       VDB_TRY(pad(f, size));
     }
-    static const std::array<char, 2 * kBlock> end{};
-    VDB_TRY(f.write_all(std::string_view(end.data(), end.size())));
+    static const std::array<char, 2 * kBlock> kEnd{};
+    VDB_TRY(f.write_all(std::string_view(kEnd.data(), kEnd.size())));
     VDB_TRY(f.sync());
     auto size = f.size();
     VDB_TRY(size);

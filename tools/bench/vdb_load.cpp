@@ -23,7 +23,8 @@
 //   vdb-load startup --data DIR [--n 1000000] [--dim 128] [--json FILE]
 //     Start-up time of a data folder: loads --n points into collection "startup" (once; an
 //     existing one is reused), waits until the optimizer has indexed them, closes the database
-//     (a checkpoint), then times opening it again until the collection answers a search.
+//     (a checkpoint), then times opening it again until the collection answers a search. The
+//     points carry an integer payload "n" with a payload index.
 //
 // --serve starts a server inside this process (the same actors and RPC code as vdbd); without
 // it the tool connects to a vdbd at --host/--port.
@@ -494,6 +495,8 @@ int startup(const Options& o) {
       std::printf("loaded %zu points in %.1f s; indexing...\n", o.n,
                   std::chrono::duration<double>(Clock::now() - begin).count());
     }
+    // An integer payload index: start-up rebuilds payload indexes from the payloads.
+    must(db->create_payload_index("startup", "n", "integer", true), "create index");
     for (;;) { // until every sealed segment has its graph and the appendable one is small
       const Json info = must(db->collection_info("startup"), "info");
       const std::uint64_t threshold =
