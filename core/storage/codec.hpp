@@ -27,7 +27,9 @@ public:
   }
   /// Raw bytes with no length in front.
   void put_raw(const void* data, std::size_t size) {
-    out_.append(static_cast<const char*>(data), size);
+    if (size != 0) { // data may be null then (an empty vector's)
+      out_.append(static_cast<const char*>(data), size);
+    }
   }
   /// A u64 length, then the bytes.
   void put_bytes(std::string_view bytes) {
@@ -83,6 +85,9 @@ public:
     VDB_TRY(n);
     if (*n > max || *n > left() / sizeof(T)) {
       return corrupt("an array of " + std::to_string(*n) + " elements does not fit");
+    }
+    if (*n == 0) {
+      return {};
     }
     const std::size_t before = out.size();
     out.resize(before + *n);

@@ -15,12 +15,14 @@ namespace vdb {
 namespace {
 
 std::atomic<int> g_write_fault{0};
+std::atomic<int> g_sync_fault{0};
 
 constexpr std::size_t kHeaderSize = 32;
 
 } // namespace
 
 void inject_write_fault(int err) noexcept { g_write_fault = err; }
+void inject_sync_fault(int err) noexcept { g_sync_fault = err; }
 
 Error os_error(int err, const std::string& what) {
   const Errc code = err == ENOSPC || err == EDQUOT ? Errc::no_space : Errc::io_error;
@@ -59,7 +61,11 @@ Status File::write_all(std::string_view data) {
 }
 
 Status File::sync() {
-  if (const int fault = g_write_fault.load(std::memory_order_relaxed); fault != 0) {
+  int fault = g_write_fault.load(std::memory_order_relaxed);
+  if (fault == 0) {
+    fault = g_sync_fault.load(std::memory_order_relaxed);
+  }
+  if (fault != 0) {
     return os_error(fault, "fdatasync " + path_.string());
   }
   if (::fdatasync(fd_) != 0) {

@@ -69,5 +69,8 @@ Expected<std::string> read_checked_file(const fs::path& path, FileMagic magic,
 /// Tests only: while set to an errno value, every File::write_all and File::sync fails with it
 /// (a full disk: ENOSPC; a failing one: EIO). 0 restores normal writes.
 void inject_write_fault(int err) noexcept;
+/// Tests only: while set, every File::sync fails with this errno value (writes succeed): a disk
+/// that loses data it had accepted. 0 restores normal syncs.
+void inject_sync_fault(int err) noexcept;
 
 } // namespace vdb

@@ -137,5 +137,39 @@ TEST(Durability, AFullDiskFailsWritesCleanlyAndTheyWorkAgainOnceSpaceReturns) {
           ->empty());
 }
 
+TEST(Durability, AFailedSyncFailsItsWritesAndRefusesMoreUntilARestart) {
+  test::TempDir tmp;
+  {
+    auto db = open_at(tmp.path());
+    ASSERT_NE(db, nullptr);
+    ASSERT_TRUE(
+        db->create_collection("c", Json::parse(R"({"vectors": {"size": 16, "distance": "Dot"}})"))
+            .ok());
+    ASSERT_TRUE(db->upsert("c", batch(0, 10), true).ok());
+    inject_sync_fault(EIO);
+    auto failed = db->upsert("c", batch(100, 10), true);
+    inject_sync_fault(0);
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ(failed.error().code, Errc::io_error);
+    EXPECT_THAT(failed.error().message, testing::HasSubstr("Input/output error"));
+    // The kernel may have dropped the pages: the log is not trusted until a restart. Writes are
+    // refused with a message saying so; reads go on.
+    auto refused = db->upsert("c", batch(200, 10), true);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_THAT(refused.error().message, testing::HasSubstr("until a restart"));
+    EXPECT_GE(*db->count("c", std::nullopt, true), 10U);
+  }
+  auto db = open_at(tmp.path());
+  ASSERT_NE(db, nullptr);
+  // What was acknowledged is there; the write whose sync failed may or may not be (its outcome
+  // was unknown to the client), the refused one is not.
+  const std::uint64_t n = *db->count("c", std::nullopt, true);
+  EXPECT_TRUE(n == 10U || n == 20U) << n;
+  EXPECT_TRUE(
+      db->retrieve("c", {PointId::from_number(205)}, PayloadSelector::all(), VectorSelector::none())
+          ->empty());
+  ASSERT_TRUE(db->upsert("c", batch(300, 10), true).ok()); // writes work again
+}
+
 } // namespace
 } // namespace vdb
