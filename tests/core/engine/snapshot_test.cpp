@@ -54,7 +54,11 @@ TEST(Snapshots, ASnapshotTakenDuringWritesIsAConsistentPrefixAndRecovers) {
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   auto snap = create_snapshot(*c, tmp.path() / "snapshots");
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Let the writer go on past the snapshot (however slow this build is).
+  const std::uint64_t after_snapshot = *c->count(nullptr);
+  for (int i = 0; i < 2000 && *c->count(nullptr) < after_snapshot + 20; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   stop = true;
   writer.join();
   ASSERT_TRUE(snap.ok()) << snap.error().message;
