@@ -151,6 +151,15 @@ Expected<UpdateResult> Collection::upsert(std::vector<PointStruct> points) {
     }
     VDB_TRY(validate_payload(points[i].payload, limits.max_payload_bytes, field + ".payload"));
   }
+  const auto body = encode_ahead([&](ByteWriter& w) {
+    w.put(LogOp::upsert);
+    w.put<std::uint64_t>(points.size());
+    for (const PointStruct& p : points) {
+      put_id(w, p.id);
+      put_vectors(w, p.vectors);
+      put_json(w, p.payload);
+    }
+  });
   std::uint64_t op = 0;
   {
     std::unique_lock lock(mutex_);
@@ -159,15 +168,7 @@ Expected<UpdateResult> Collection::upsert(std::vector<PointStruct> points) {
                                            "' would hold more than 2^32-1 point slots"};
     }
     op = operation_ + 1;
-    VDB_TRY(log(op, [&](ByteWriter& w) {
-      w.put(LogOp::upsert);
-      w.put<std::uint64_t>(points.size());
-      for (const PointStruct& p : points) {
-        put_id(w, p.id);
-        put_vectors(w, p.vectors);
-        put_json(w, p.payload);
-      }
-    }));
+    VDB_TRY(log_encoded(op, body));
     operation_ = op;
     VDB_TRY(apply_upsert(points, op));
   }
@@ -371,6 +372,14 @@ Expected<UpdateResult> Collection::update_vectors(std::vector<PointVectors> poin
       return invalid(field + ".vector", "give at least one vector to update");
     }
   }
+  const auto body = encode_ahead([&](ByteWriter& w) {
+    w.put(LogOp::update_vectors);
+    w.put<std::uint64_t>(points.size());
+    for (const PointVectors& p : points) {
+      put_id(w, p.id);
+      put_vectors(w, p.vectors);
+    }
+  });
   std::unique_lock lock(mutex_);
   for (std::size_t i = 0; i < points.size(); ++i) {
     if (!find(points[i].id)) {
@@ -380,14 +389,7 @@ Expected<UpdateResult> Collection::update_vectors(std::vector<PointVectors> poin
     }
   }
   const std::uint64_t op = operation_ + 1;
-  VDB_TRY(log(op, [&](ByteWriter& w) {
-    w.put(LogOp::update_vectors);
-    w.put<std::uint64_t>(points.size());
-    for (const PointVectors& p : points) {
-      put_id(w, p.id);
-      put_vectors(w, p.vectors);
-    }
-  }));
+  VDB_TRY(log_encoded(op, body));
   operation_ = op;
   VDB_TRY(apply_update_vectors(points, op));
   return UpdateResult{op};

@@ -236,8 +236,14 @@ private:
 
   // ---- files (collection_files.cpp) ----
   /// Appends operation `op` to the log (nothing for a collection in memory); the record's body
-  /// is what `encode` writes.
+  /// is what `encode` writes. Runs under the write lock.
   Status log(std::uint64_t op, const std::function<void(ByteWriter&)>& encode);
+  /// A record's body encoded before the write lock is taken, for writes whose body does not
+  /// depend on the collection's state (upserts, vector updates): the lock is then held only
+  /// for the append. Nothing for a collection in memory.
+  std::optional<std::string> encode_ahead(const std::function<void(ByteWriter&)>& encode) const;
+  /// Appends a body from encode_ahead (under the write lock).
+  Status log_encoded(std::uint64_t op, const std::optional<std::string>& body);
   /// Applies a log record during start-up.
   Status replay(std::uint64_t op, std::string_view body);
   Status write_config() const;

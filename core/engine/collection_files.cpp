@@ -245,6 +245,29 @@ Status Collection::log(std::uint64_t op, const std::function<void(ByteWriter&)>&
   return wal_->append(op, body);
 }
 
+std::optional<std::string>
+Collection::encode_ahead(const std::function<void(ByteWriter&)>& encode) const {
+  {
+    std::shared_lock lock(mutex_);
+    if (!wal_) {
+      return std::nullopt;
+    }
+  }
+  std::string body;
+  ByteWriter w(body);
+  encode(w);
+  return body;
+}
+
+Status Collection::log_encoded(std::uint64_t op, const std::optional<std::string>& body) {
+  // No body: the collection was in memory when it was encoded (the log never comes back once
+  // gone, so there is none now either). No log: the collection was dropped meanwhile.
+  if (!body || !wal_) {
+    return {};
+  }
+  return wal_->append(op, *body);
+}
+
 void Collection::when_durable(std::uint64_t operation_id, std::function<void(Status)> done) const {
   std::shared_ptr<Wal> wal;
   {

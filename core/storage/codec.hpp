@@ -42,8 +42,6 @@ public:
     put<std::uint64_t>(n);
     put_raw(data, n * sizeof(T));
   }
-  std::size_t size() const noexcept { return out_.size(); }
-  std::string& buffer() noexcept { return out_; }
 
 private:
   std::string& out_;
@@ -99,7 +97,6 @@ public:
   std::size_t left() const noexcept { return bytes_.size() - at_; }
   std::size_t position() const noexcept { return at_; }
   bool done() const noexcept { return at_ == bytes_.size(); }
-  const std::string& what() const noexcept { return what_; }
 
   Error corrupt(const std::string& why) const {
     return Error{Errc::corrupt, what_ + ": " + why + " (at byte " + std::to_string(at_) + ")"};
