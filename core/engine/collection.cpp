@@ -728,6 +728,7 @@ CollectionInfo Collection::info() const {
     out.storage.checkpoint_operation = checkpoint_op_;
     out.storage.wal_bytes = wal_->bytes();
     out.storage.wal_syncs = wal_->syncs();
+    out.storage.payload_indexes_built_at_start = indexes_built_at_start_;
   }
   for (const auto& segment : segments_) {
     out.storage.mmap_vector_bytes += segment->file_vector_bytes();

@@ -82,6 +82,9 @@ struct StorageInfo {
   std::uint64_t wal_bytes = 0;            ///< bytes in the write-ahead log
   std::uint64_t wal_syncs = 0;            ///< fdatasync calls on the log since start
   std::uint64_t mmap_vector_bytes = 0;    ///< vector bytes in mmap files rather than RAM
+  /// Segment payload indexes the last start-up built from payloads rather than read from the
+  /// segment files (0 unless a file predates an index or comes from format version 1).
+  std::uint64_t payload_indexes_built_at_start = 0;
 };
 
 struct CollectionInfo {
@@ -309,7 +312,8 @@ private:
   std::shared_ptr<Wal> wal_; // copied out under mutex_ by when_durable
   // Guarded by optimizer_mutex_ (checkpoints and optimizer steps exclude each other).
   std::atomic<std::uint64_t> checkpoint_op_{0};
-  std::uint64_t generation_ = 0; // numbers the points files
+  std::uint64_t indexes_built_at_start_ = 0; // set by open()
+  std::uint64_t generation_ = 0;             // numbers the points files
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   struct Saved {
     std::uint64_t changes;

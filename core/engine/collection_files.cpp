@@ -20,6 +20,9 @@ constexpr std::string_view kConfigMagic = "VDBCONFG";
 constexpr std::string_view kStateMagic = "VDBSTATE";
 constexpr std::string_view kPointsMagic = "VDBPOINT";
 constexpr std::uint32_t kFormat = 1;
+// Points files: 2 adds the segment's payload indexes (a version-1 file has none: they are
+// built from the payloads at start-up and saved at the next checkpoint).
+constexpr std::uint32_t kPointsFormat = 2;
 
 std::string points_file(std::uint64_t generation) {
   return "points-" + std::to_string(generation) + ".vdb";
@@ -153,17 +156,27 @@ Expected<std::unique_ptr<Collection>> Collection::open(std::string name, const f
     c->indexed_fields_ = state->fields;
     for (const auto& [id, generation] : state->segments) {
       const fs::path seg_dir = c->segment_dir(id);
-      auto points = read_checked_file(seg_dir / points_file(generation), kPointsMagic, kFormat);
+      std::uint32_t version = 0;
+      auto points = read_checked_file(seg_dir / points_file(generation), kPointsMagic,
+                                      kPointsFormat, &version);
       VDB_TRY(points);
-      auto segment = Segment::load(seg_dir, *points, (seg_dir / points_file(generation)).string(),
-                                   c->config_, c->context_);
+      auto segment =
+          Segment::load(seg_dir, *points, version, (seg_dir / points_file(generation)).string(),
+                        c->config_, c->context_);
       VDB_TRY(segment);
       c->saved_[id] = Saved{(*segment)->changes(), generation};
       c->segments_.push_back(std::move(*segment));
     }
     for (const auto& segment : c->segments_) {
+      // The state names the indexes: a segment's file may lack one (written by version 1, or
+      // before the index existed) or hold one since dropped.
+      std::set<std::string> wanted;
+      for (const auto& field : c->indexed_fields_) {
+        wanted.insert(field.first.to_string());
+      }
+      segment->retain_indexes(wanted);
       for (const auto& [key, type] : c->indexed_fields_) {
-        segment->create_index(key, type);
+        c->indexes_built_at_start_ += segment->create_index(key, type) ? 1 : 0;
       }
       for (const PointOffset offset : segment->live()) {
         const PointId& id = segment->id_at(offset);
@@ -205,7 +218,8 @@ Expected<std::unique_ptr<Collection>> Collection::open(std::string name, const f
   log::info("collection " + c->name_ + ": " + std::to_string(c->directory_.size()) + " points in " +
             std::to_string(c->segments_.size()) + " segments from operation " +
             std::to_string(from) + ", " + std::to_string(recovered.replayed) +
-            " log records replayed, in " + std::to_string(ms) + " ms" +
+            " log records replayed, " + std::to_string(c->indexes_built_at_start_) +
+            " payload indexes built from payloads, in " + std::to_string(ms) + " ms" +
             (recovered.cut.empty() ? std::string() : "; the log was cut: " + recovered.cut));
   if (context.background_optimizer) {
     c->optimizer_ = std::thread([raw] { raw->optimizer_loop(); });
@@ -518,7 +532,7 @@ Status Collection::checkpoint() {
     }
     VDB_TRY(job.segment->save_immutable(dir));
     if (job.points) {
-      VDB_TRY(write_checked_file(dir / points_file(job.generation), kPointsMagic, kFormat,
+      VDB_TRY(write_checked_file(dir / points_file(job.generation), kPointsMagic, kPointsFormat,
                                  *job.points));
     }
     saved[job.segment->id()] = Saved{job.changes, job.generation};

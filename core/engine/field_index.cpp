@@ -1,6 +1,7 @@
 #include "core/engine/field_index.hpp"
 
 #include "core/engine/bitmap_builder.hpp"
+#include "core/engine/encoding.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -23,6 +24,47 @@ Bitmap union_all(std::vector<const Bitmap*>& parts) {
     return *parts.front();
   }
   return Bitmap::fastunion(parts.size(), parts.data());
+}
+
+// ---- the values of posting lists in files ----
+
+void put_key(ByteWriter& w, const std::string& k) { w.put_bytes(k); }
+void put_key(ByteWriter& w, std::int64_t k) { w.put(k); }
+void put_key(ByteWriter& w, double k) { w.put(k); }
+void put_key(ByteWriter& w, bool k) { w.put<std::uint8_t>(k ? 1 : 0); }
+void put_key(ByteWriter& w, const PointId::Uuid& k) { w.put_raw(k.data(), k.size()); }
+
+template <class K> Expected<K> get_key(ByteReader& r) {
+  if constexpr (std::is_same_v<K, std::string>) {
+    auto bytes = r.get_bytes();
+    VDB_TRY(bytes);
+    return std::string(*bytes);
+  } else if constexpr (std::is_same_v<K, bool>) {
+    auto b = r.get<std::uint8_t>();
+    VDB_TRY(b);
+    if (*b > 1) {
+      return r.corrupt("a boolean value is " + std::to_string(*b));
+    }
+    return *b == 1;
+  } else if constexpr (std::is_same_v<K, PointId::Uuid>) {
+    auto raw = r.get_raw(16);
+    VDB_TRY(raw);
+    PointId::Uuid out{};
+    std::memcpy(out.data(), raw->data(), out.size());
+    return out;
+  } else {
+    return r.get<K>();
+  }
+}
+
+// A posting list or point set from a file: every offset below `slots`.
+Expected<Bitmap> get_offsets(ByteReader& r, PointOffset slots) {
+  auto bits = get_bitmap(r);
+  VDB_TRY(bits);
+  if (!bits->isEmpty() && bits->maximum() >= slots) {
+    return r.corrupt("a point offset past the segment's " + std::to_string(slots) + " slots");
+  }
+  return bits;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -95,7 +137,66 @@ public:
   std::uint64_t indexed_points() const noexcept override { return indexed_.cardinality(); }
   std::uint64_t distinct_values() const noexcept override { return postings_.size(); }
 
+  // The posting lists in value order and the two "other value" sets; each point's values and
+  // the set of indexed points are rebuilt from the postings.
+  void save(ByteWriter& w) const override {
+    w.put<std::uint64_t>(postings_.size());
+    for (const auto& [k, p] : postings_) {
+      put_key(w, k);
+      put_bitmap(w, p);
+    }
+    put_bitmap(w, other_);
+    put_bitmap(w, other_numbers_);
+  }
+
+  Status load(ByteReader& r, PointOffset slots) override {
+    auto n = r.get<std::uint64_t>();
+    VDB_TRY(n);
+    if (*n > r.left() / 9) {
+      return r.corrupt("an impossible number of values (" + std::to_string(*n) + ")");
+    }
+    std::vector<const Bitmap*> parts;
+    for (std::uint64_t i = 0; i < *n; ++i) {
+      auto k = get_key<K>(r);
+      VDB_TRY(k);
+      if (!postings_.empty() && !(postings_.rbegin()->first < *k)) {
+        return r.corrupt("payload index values out of order");
+      }
+      auto p = get_offsets(r, slots);
+      VDB_TRY(p);
+      if (p->isEmpty()) {
+        return r.corrupt("an empty posting list");
+      }
+      const Bitmap& posting = postings_.emplace_hint(postings_.end(), *k, std::move(*p))->second;
+      if (values_.size() <= posting.maximum()) {
+        values_.resize(static_cast<std::size_t>(posting.maximum()) + 1);
+      }
+      for (const PointOffset offset : posting) {
+        values_[offset].push_back(*k); // in value order: each point's values come out sorted
+      }
+      stored_values_ += posting.cardinality();
+      parts.push_back(&posting);
+    }
+    indexed_ = union_all(parts);
+    for (const auto& v : values_) {
+      max_values_per_point_ = std::max(max_values_per_point_, v.size());
+    }
+    auto other = get_offsets(r, slots);
+    VDB_TRY(other);
+    auto other_numbers = get_offsets(r, slots);
+    VDB_TRY(other_numbers);
+    if (!other_numbers->isSubset(*other)) {
+      return r.corrupt("other numbers outside the other values");
+    }
+    other_ = std::move(*other);
+    other_numbers_ = std::move(*other_numbers);
+    loaded();
+    return {};
+  }
+
 protected:
+  /// After load(): derived data is rebuilt.
+  virtual void loaded() {}
   /// The key a payload value is stored under, or nothing for a value this index does not store.
   virtual std::optional<K> extract(const Json& v) const = 0;
   virtual void added(const K& /*key*/) {}
@@ -312,6 +413,13 @@ protected:
     if (!counts_.empty()) {
       --counts_[bucket(k)];
     }
+  }
+  void loaded() override {
+    single_.resize(this->values_.size());
+    for (std::size_t offset = 0; offset < single_.size(); ++offset) {
+      remember(static_cast<PointOffset>(offset));
+    }
+    rebuild();
   }
   // Rebuilds the buckets when one holds more than twice its share.
   void changed() override {
@@ -769,6 +877,8 @@ public:
   }
   std::uint64_t indexed_points() const noexcept override { return tokens_.indexed_points(); }
   std::uint64_t distinct_values() const noexcept override { return tokens_.distinct_values(); }
+  void save(ByteWriter& w) const override { tokens_.save(w); }
+  Status load(ByteReader& r, PointOffset slots) override { return tokens_.load(r, slots); }
 
 private:
   KeywordIndex tokens_;
@@ -844,6 +954,47 @@ public:
 
   std::uint64_t indexed_points() const noexcept override { return indexed_.cardinality(); }
   std::uint64_t distinct_values() const noexcept override { return cells_.size(); }
+
+  // The indexed points and each one's geo points; the grid is rebuilt from them.
+  void save(ByteWriter& w) const override {
+    put_bitmap(w, indexed_);
+    for (const PointOffset offset : indexed_) {
+      const auto& points = points_[offset];
+      w.put<std::uint32_t>(static_cast<std::uint32_t>(points.size()));
+      for (const GeoPoint& p : points) {
+        w.put(p.lon);
+        w.put(p.lat);
+      }
+    }
+  }
+
+  Status load(ByteReader& r, PointOffset slots) override {
+    auto indexed = get_offsets(r, slots);
+    VDB_TRY(indexed);
+    if (!indexed->isEmpty()) {
+      points_.resize(static_cast<std::size_t>(indexed->maximum()) + 1);
+    }
+    for (const PointOffset offset : *indexed) {
+      auto n = r.get<std::uint32_t>();
+      VDB_TRY(n);
+      if (*n == 0 || *n > r.left() / 16) {
+        return r.corrupt("a point with " + std::to_string(*n) + " geo points");
+      }
+      auto& points = points_[offset];
+      for (std::uint32_t i = 0; i < *n; ++i) {
+        auto lon = r.get<double>();
+        auto lat = r.get<double>();
+        VDB_TRY(lat);
+        if (!(*lon >= -180.0 && *lon <= 180.0 && *lat >= -90.0 && *lat <= 90.0)) {
+          return r.corrupt("a geo point off the map");
+        }
+        points.push_back(GeoPoint{*lon, *lat});
+        cells_[cell_of(points.back())].add(offset);
+      }
+    }
+    indexed_ = std::move(*indexed);
+    return {};
+  }
 
 private:
   using Cell = std::pair<int, int>; // (floor(lat), floor(lon))

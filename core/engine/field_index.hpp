@@ -8,6 +8,7 @@
 #include "core/common/error.hpp"
 #include "core/engine/cardinality.hpp"
 #include "core/engine/filter.hpp"
+#include "core/storage/codec.hpp"
 
 #include <roaring/roaring.hh>
 
@@ -69,6 +70,14 @@ public:
   virtual std::uint64_t indexed_points() const noexcept = 0;
   /// Distinct stored values (keywords, numbers, tokens, points on the map).
   virtual std::uint64_t distinct_values() const noexcept = 0;
+
+  /// The index's own data (posting lists by value, or geo points by offset), for the
+  /// segment's points file; what load() rebuilds from it (per-point arrays, histograms, grid
+  /// cells) costs a pass over the postings, not a pass over the payloads.
+  virtual void save(ByteWriter& w) const = 0;
+  /// Fills this empty index from save()'s bytes, checking every offset against `slots`, the
+  /// order of the values and their ranges: a corrupt file is refused, never half-loaded.
+  virtual Status load(ByteReader& r, PointOffset slots) = 0;
 };
 
 std::unique_ptr<FieldIndex> make_field_index(PayloadFieldType type);

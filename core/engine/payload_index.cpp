@@ -26,6 +26,22 @@ bool PayloadIndex::drop(const JsonPath& key) {
   return fields_.erase(key.to_string()) > 0;
 }
 
+bool PayloadIndex::retain(const std::set<std::string>& keys) {
+  bool dropped = false;
+  for (auto it = fields_.begin(); it != fields_.end();) {
+    if (keys.count(it->first) == 0) {
+      it = fields_.erase(it);
+      dropped = true;
+    } else {
+      ++it;
+    }
+  }
+  if (dropped) {
+    invalidate();
+  }
+  return dropped;
+}
+
 void PayloadIndex::set(PointOffset offset, const Json& payload) {
   invalidate();
   std::vector<const Json*> values;
@@ -88,6 +104,48 @@ std::map<std::string, PayloadIndex::FieldInfo> PayloadIndex::describe() const {
     out[name] = FieldInfo{field.second->type(), field.second->indexed_points()};
   }
   return out;
+}
+
+void PayloadIndex::save(ByteWriter& w) const {
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(fields_.size()));
+  for (const auto& [name, field] : fields_) {
+    w.put_bytes(name);
+    w.put(static_cast<std::uint8_t>(field.second->type()));
+    std::string body;
+    ByteWriter inner(body);
+    field.second->save(inner);
+    w.put_bytes(body);
+  }
+}
+
+Status PayloadIndex::load(ByteReader& r, PointOffset slots) {
+  auto n = r.get<std::uint32_t>();
+  VDB_TRY(n);
+  for (std::uint32_t i = 0; i < *n; ++i) {
+    auto name = r.get_bytes();
+    VDB_TRY(name);
+    auto key = JsonPath::parse(*name);
+    if (!key) {
+      return r.corrupt("a payload index on an unreadable key");
+    }
+    auto type = r.get<std::uint8_t>();
+    VDB_TRY(type);
+    if (*type > static_cast<std::uint8_t>(PayloadFieldType::geo)) {
+      return r.corrupt("a payload index of unknown type " + std::to_string(*type));
+    }
+    auto body = r.get_bytes();
+    VDB_TRY(body);
+    auto index = make_field_index(static_cast<PayloadFieldType>(*type));
+    ByteReader inner(*body, r.what() + ": payload index '" + std::string(*name) + "'");
+    VDB_TRY(index->load(inner, slots));
+    if (!inner.done()) {
+      return inner.corrupt("trailing bytes");
+    }
+    std::string name_of = key->to_string();
+    fields_[std::move(name_of)] = {std::move(*key), std::move(index)};
+  }
+  invalidate();
+  return {};
 }
 
 CardinalityEstimate PayloadIndex::estimate(const Condition& condition,

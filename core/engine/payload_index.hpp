@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -36,6 +37,8 @@ public:
   void create(const JsonPath& key, PayloadFieldType type, const PointSource& source);
   /// Drops the index on `key`; false when there is none.
   bool drop(const JsonPath& key);
+  /// Drops the indexes on keys (JsonPath::to_string) not in `keys`; true when it dropped one.
+  bool retain(const std::set<std::string>& keys);
 
   /// Reindexes one point's payload in every index.
   void set(PointOffset offset, const Json& payload);
@@ -48,6 +51,11 @@ public:
   /// segment's payloads or indexes, so a filter repeated across queries is built once.
   std::optional<Bitmap> filter(const FieldCondition& condition, const Bitmap& live) const;
   std::map<std::string, FieldInfo> describe() const;
+
+  /// Every field's key, type and index data, for the segment's points file.
+  void save(ByteWriter& w) const;
+  /// Adds the indexes save() wrote (replacing any on the same key); offsets below `slots`.
+  Status load(ByteReader& r, PointOffset slots);
 
   /// Estimates how many live points `filter` matches: each condition from its index (or
   /// `{0, n/2, n}` without one), has_id exactly, combined by estimate_all / estimate_any /

@@ -85,10 +85,25 @@ public:
   Status write_vectors(PointOffset offset, const NamedVectors& vectors, std::uint64_t version);
   void set_payload(PointOffset offset, Json payload, std::uint64_t version);
   void remove(PointOffset offset);
-  void create_index(const JsonPath& key, PayloadFieldType type) {
+  /// Builds the index unless one of that type is there (true when it built one).
+  bool create_index(const JsonPath& key, PayloadFieldType type) {
+    const FieldIndex* existing = payload_index_.find(key);
+    if (existing != nullptr && existing->type() == type) {
+      return false;
+    }
     payload_index_.create(key, type, *this);
+    ++changes_; // the points file holds the indexes
+    return true;
   }
-  bool drop_index(const JsonPath& key) { return payload_index_.drop(key); }
+  /// Drops every index whose key (JsonPath::to_string) is not in `keys`.
+  void retain_indexes(const std::set<std::string>& keys) {
+    changes_ += payload_index_.retain(keys) ? 1 : 0;
+  }
+  bool drop_index(const JsonPath& key) {
+    const bool dropped = payload_index_.drop(key);
+    changes_ += dropped ? 1 : 0;
+    return dropped;
+  }
 
   // ---- reads ----
   const Bitmap& live() const override { return live_; }
@@ -135,7 +150,8 @@ public:
 
   // ---- files (segment_files.cpp) ----
   // A segment's files live in one directory: "points-<generation>.vdb" holds what changes
-  // (ids, versions, payloads, the live and present sets, and an appendable segment's vectors);
+  // (ids, versions, payloads, the live and present sets, the payload indexes, and an
+  // appendable segment's vectors);
   // what a sealed segment never changes is written once: "vectors-<i>.vdb" (vectors kept in
   // RAM) or "vectors-<i>.mmap" (the mmap plugin's own file), and "graph-<i>.vdb"; <i> is the
   // vector's position in the collection's configuration.
@@ -151,8 +167,8 @@ public:
   bool immutable_saved() const noexcept { return appendable_ || (vectors_saved_ && graphs_saved_); }
   /// A segment from its points file's body and the files next to it in `dir`.
   static Expected<std::unique_ptr<Segment>> load(const std::filesystem::path& dir,
-                                                 std::string_view points, std::string what,
-                                                 const CollectionConfig& config,
+                                                 std::string_view points, std::uint32_t version,
+                                                 std::string what, const CollectionConfig& config,
                                                  const EngineContext& context);
   /// Moves the vectors named in `names` into files of the mmap plugin in `dir` (a sealed
   /// segment past memmap_threshold, or a vector with on_disk). Needs no graph yet.

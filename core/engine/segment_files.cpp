@@ -54,6 +54,7 @@ std::string Segment::save_points() const {
       }
     }
   }
+  payload_index_.save(w);
   return out;
 }
 
@@ -98,7 +99,8 @@ Status Segment::save_immutable(const fs::path& dir) {
 }
 
 Expected<std::unique_ptr<Segment>> Segment::load(const fs::path& dir, std::string_view points,
-                                                 std::string what, const CollectionConfig& config,
+                                                 std::uint32_t version, std::string what,
+                                                 const CollectionConfig& config,
                                                  const EngineContext& context) {
   ByteReader r(points, std::move(what));
   auto id = r.get<std::uint64_t>();
@@ -220,6 +222,9 @@ Expected<std::unique_ptr<Segment>> Segment::load(const fs::path& dir, std::strin
     }
     s->columns_.emplace(name, std::move(column));
     ++i;
+  }
+  if (version >= 2) {
+    VDB_TRY(s->payload_index_.load(r, static_cast<PointOffset>(*slots)));
   }
   if (!r.done()) {
     return r.corrupt("trailing bytes after the segment");

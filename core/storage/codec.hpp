@@ -97,6 +97,8 @@ public:
   std::size_t left() const noexcept { return bytes_.size() - at_; }
   std::size_t position() const noexcept { return at_; }
   bool done() const noexcept { return at_ == bytes_.size(); }
+  /// What the errors name.
+  const std::string& what() const noexcept { return what_; }
 
   Error corrupt(const std::string& why) const {
     return Error{Errc::corrupt, what_ + ": " + why + " (at byte " + std::to_string(at_) + ")"};

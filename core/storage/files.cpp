@@ -188,7 +188,7 @@ Status write_checked_file(const fs::path& path, FileMagic magic, std::uint32_t v
 }
 
 Expected<std::string> read_checked_file(const fs::path& path, FileMagic magic,
-                                        std::uint32_t max_version) {
+                                        std::uint32_t max_version, std::uint32_t* version_out) {
   auto file = File::open(path, O_RDONLY);
   VDB_TRY(file);
   auto bytes = (*file)->read_all();
@@ -226,6 +226,9 @@ Expected<std::string> read_checked_file(const fs::path& path, FileMagic magic,
     return Error{Errc::corrupt, name + ": the data checksum does not match"};
   }
   bytes->erase(0, kHeaderSize);
+  if (version_out != nullptr) {
+    *version_out = version;
+  }
   return std::move(*bytes);
 }
 

@@ -62,9 +62,11 @@ Status write_checked_file(const fs::path& path, FileMagic magic, std::uint32_t v
                           std::string_view body);
 
 /// Reads a file written by write_checked_file and returns its body. Refuses another magic,
-/// a version above `max_version`, a bad checksum or a wrong size, naming the file.
+/// a version above `max_version`, a bad checksum or a wrong size, naming the file. The file's
+/// version goes to `version` when given (a reader of several versions).
 Expected<std::string> read_checked_file(const fs::path& path, FileMagic magic,
-                                        std::uint32_t max_version);
+                                        std::uint32_t max_version,
+                                        std::uint32_t* version = nullptr);
 
 /// Tests only: while set to an errno value, every File::write_all and File::sync fails with it
 /// (a full disk: ENOSPC; a failing one: EIO). 0 restores normal writes.

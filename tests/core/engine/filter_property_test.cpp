@@ -1,9 +1,11 @@
 // Property tests with fixed seeds: thousands of random payloads and random filters. Every
 // filter must give the same matches (1) from a naive reference evaluator written plainly here,
 // (2) from payload checks, (3) from a collection without payload indexes and (4) from one with
-// an index on every field; and every cardinality estimate must hold the true count.
+// an index on every field, closed and reopened from its folder so that every index is read back
+// from the segment files; and every cardinality estimate must hold the true count.
 #include "core/engine/filter_checker.hpp"
 #include "support/engine.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -445,10 +447,12 @@ bool reference(const Json& filter, std::uint64_t id, const Json& payload) {
 
 // ---- the property --------------------------------------------------------------------------
 
-std::unique_ptr<Collection> make_collection(const EngineContext& context) {
+std::unique_ptr<Collection> make_collection(const EngineContext& context,
+                                            const fs::path& dir = {}) {
   CollectionConfig config;
   config.vectors[""] = VectorParams{2, Distance::dot, false, {}, {}};
-  auto c = Collection::create("property", config, context);
+  auto c = dir.empty() ? Collection::create("property", config, context)
+                       : Collection::create("property", config, context, dir);
   EXPECT_TRUE(c.ok());
   return std::move(*c);
 }
@@ -457,7 +461,8 @@ TEST(FilterProperty, EveryWayOfEvaluatingAgreesWithTheReference) {
   Random r(20261124);
   const EngineContext context = test::engine_context();
   auto plain = make_collection(context);
-  auto indexed = make_collection(context);
+  test::TempDir tmp;
+  auto indexed = make_collection(context, tmp.path() / "indexed");
   const std::vector<std::pair<const char*, PayloadFieldType>> indexes{
       {"kw", PayloadFieldType::keyword},   {"tags", PayloadFieldType::keyword},
       {"num", PayloadFieldType::integer},  {"flt", PayloadFieldType::float_number},
@@ -500,6 +505,13 @@ TEST(FilterProperty, EveryWayOfEvaluatingAgreesWithTheReference) {
     ASSERT_TRUE(plain->overwrite_payload(fresh, one).ok());
     ASSERT_TRUE(indexed->overwrite_payload(fresh, one).ok());
   }
+  // Closing writes a checkpoint; opening reads every index from it, building none.
+  indexed.reset();
+  auto reopened = Collection::open("property", tmp.path() / "indexed", context);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  indexed = std::move(*reopened);
+  ASSERT_EQ(indexed->info().storage.payload_indexes_built_at_start, 0U);
+  ASSERT_EQ(indexed->info().payload_schema.size(), indexes.size());
 
   std::uint64_t nonempty = 0;
   for (int f = 0; f < kFilters; ++f) {
