@@ -129,6 +129,7 @@ Json info_json(const CollectionInfo& info) {
             {"wal_bytes", info.storage.wal_bytes},
             {"wal_syncs", info.storage.wal_syncs},
             {"mmap_vector_bytes", info.storage.mmap_vector_bytes},
+            {"mmap_payload_bytes", info.storage.mmap_payload_bytes},
             {"payload_indexes_built_at_start", info.storage.payload_indexes_built_at_start}}},
           {"config", to_json(info.config)}};
 }

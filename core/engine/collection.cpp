@@ -302,7 +302,7 @@ Expected<UpdateResult> Collection::edit_payloads(const PointsSelector& selector,
   std::vector<Json> edited;
   edited.reserve(selected->size());
   for (const Location& at : *selected) {
-    Json payload = at.segment->payload_at(at.offset);
+    Json payload = *at.segment->payload_at(at.offset);
     edit.apply(payload);
     if (context_.limits.max_payload_bytes != 0 &&
         payload.dump().size() > context_.limits.max_payload_bytes) {
@@ -408,7 +408,7 @@ Status Collection::apply_update_vectors(const std::vector<PointVectors>& points,
     }
     // A sealed segment never changes its vectors: the point moves to the appendable one.
     PointStruct moved{p.id, at->segment->vectors_of(at->offset, VectorSelector::every()),
-                      at->segment->payload_at(at->offset)};
+                      *at->segment->payload_at(at->offset)};
     for (const auto& [name, v] : p.vectors) {
       moved.vectors[name] = v;
     }
@@ -485,7 +485,7 @@ Record Collection::record(const Location& at, const PayloadSelector& with_payloa
   Record r{at.segment->id_at(at.offset), at.segment->version_at(at.offset), std::nullopt,
            at.segment->vectors_of(at.offset, with_vector)};
   if (with_payload.mode != PayloadSelector::Mode::none) {
-    r.payload = select_payload(at.segment->payload_at(at.offset), with_payload);
+    r.payload = select_payload(*at.segment->payload_at(at.offset), with_payload);
   }
   return r;
 }
@@ -696,7 +696,7 @@ Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest
     ScoredPoint point{h.segment->id_at(h.offset), h.segment->version_at(h.offset), score,
                       std::nullopt, h.segment->vectors_of(h.offset, request.with_vector)};
     if (request.with_payload.mode != PayloadSelector::Mode::none) {
-      point.payload = select_payload(h.segment->payload_at(h.offset), request.with_payload);
+      point.payload = select_payload(*h.segment->payload_at(h.offset), request.with_payload);
     }
     out.push_back(std::move(point));
   }
@@ -732,6 +732,7 @@ CollectionInfo Collection::info() const {
   }
   for (const auto& segment : segments_) {
     out.storage.mmap_vector_bytes += segment->file_vector_bytes();
+    out.storage.mmap_payload_bytes += segment->file_payload_bytes();
   }
   out.config = config_;
   return out;
@@ -807,6 +808,7 @@ Expected<bool> Collection::optimize_step() {
       VDB_TRY(add_segment());
       VDB_TRY(appendable->move_to_files(segment_dir(appendable->id()),
                                         file_vectors(appendable->vector_bytes())));
+      VDB_TRY(place_payloads(*appendable));
     }
     // 2. Index a sealed segment that has no graph yet.
     for (const auto& segment : segments_) {
@@ -896,7 +898,7 @@ Status Collection::rebuild(std::vector<Segment*> sources, const char* task) {
       for (const PointOffset offset : source->live()) {
         copied.push_back(Copied{PointStruct{source->id_at(offset),
                                             source->vectors_of(offset, VectorSelector::every()),
-                                            source->payload_at(offset)},
+                                            *source->payload_at(offset)},
                                 source->version_at(offset)});
       }
     }
@@ -912,6 +914,7 @@ Status Collection::rebuild(std::vector<Segment*> sources, const char* task) {
   }
   fresh->seal();
   VDB_TRY(fresh->move_to_files(segment_dir(fresh->id()), file_vectors(fresh->vector_bytes())));
+  VDB_TRY(place_payloads(*fresh));
   auto graphs = build_graphs(fresh->graph_inputs(), copied.size());
   std::unique_lock lock(mutex_);
   task_.clear();
@@ -930,7 +933,7 @@ Status Collection::rebuild(std::vector<Segment*> sources, const char* task) {
       continue;
     }
     if (at->segment->version_at(at->offset) != fresh->version_at(offset)) {
-      fresh->set_payload(offset, at->segment->payload_at(at->offset),
+      fresh->set_payload(offset, *at->segment->payload_at(at->offset),
                          at->segment->version_at(at->offset));
     }
     directory_[id] = Location{fresh.get(), offset};

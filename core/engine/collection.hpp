@@ -82,6 +82,7 @@ struct StorageInfo {
   std::uint64_t wal_bytes = 0;            ///< bytes in the write-ahead log
   std::uint64_t wal_syncs = 0;            ///< fdatasync calls on the log since start
   std::uint64_t mmap_vector_bytes = 0;    ///< vector bytes in mmap files rather than RAM
+  std::uint64_t mmap_payload_bytes = 0;   ///< bytes of payload files (on_disk_payload)
   /// Segment payload indexes the last start-up built from payloads rather than read from the
   /// segment files (0 unless a file predates an index or comes from format version 1).
   std::uint64_t payload_indexes_built_at_start = 0;
@@ -261,6 +262,9 @@ private:
   fs::path segment_dir(std::uint64_t id) const;
   /// Whether a sealed segment's vectors go to files: past memmap_threshold, or on_disk.
   std::set<std::string> file_vectors(std::uint64_t vector_bytes) const;
+  /// Moves a sealed segment's payloads to its payload file when on_disk_payload is set and the
+  /// collection has a folder.
+  Status place_payloads(Segment& segment) const;
   Status validate_vectors(const NamedVectors& vectors, const std::string& field,
                           bool need_all) const;
   Status check_vector_selector(const VectorSelector& selector, const std::string& field) const;

@@ -247,6 +247,13 @@ std::set<std::string> Collection::file_vectors(std::uint64_t vector_bytes) const
   return out;
 }
 
+Status Collection::place_payloads(Segment& segment) const {
+  if (dir_.empty() || !config_.on_disk_payload) {
+    return {};
+  }
+  return segment.move_payloads_to_file(segment_dir(segment.id()));
+}
+
 // ---- the log -------------------------------------------------------------------------------
 
 Status Collection::log(std::uint64_t op, const std::function<void(ByteWriter&)>& encode) {
@@ -395,7 +402,7 @@ Status Collection::replay(std::uint64_t op, std::string_view body) {
       if (at.segment->version_at(at.offset) >= op) {
         continue;
       }
-      Json payload_now = at.segment->payload_at(at.offset);
+      Json payload_now = *at.segment->payload_at(at.offset);
       edit.apply(payload_now);
       at.segment->set_payload(at.offset, std::move(payload_now), op);
     }

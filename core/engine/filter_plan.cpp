@@ -203,7 +203,7 @@ bool FilterPlan::matches(const Node& node, PointOffset offset) const {
 }
 
 bool FilterPlan::check_condition(const Condition& condition, PointOffset offset) const {
-  return vdb::check_condition(condition, source_->id_at(offset), source_->payload_at(offset));
+  return vdb::check_condition(condition, source_->id_at(offset), *source_->payload_at(offset));
 }
 
 } // namespace vdb

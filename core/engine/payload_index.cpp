@@ -12,7 +12,8 @@ void PayloadIndex::create(const JsonPath& key, PayloadFieldType type, const Poin
   std::vector<const Json*> values;
   for (const PointOffset offset : source.live()) {
     values.clear();
-    collect_values(source.payload_at(offset), key, values);
+    const PayloadRef payload = source.payload_at(offset);
+    collect_values(*payload, key, values);
     if (!values.empty()) {
       index->set(offset, values);
     }

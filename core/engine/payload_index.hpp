@@ -13,6 +13,20 @@
 
 namespace vdb {
 
+/// A point's payload as a segment gives it: borrowed from memory, or decoded from the segment's
+/// payload file (on_disk_payload) and owned here. Valid while the segment is unchanged.
+class PayloadRef {
+public:
+  explicit PayloadRef(const Json* borrowed) noexcept : borrowed_(borrowed) {}
+  explicit PayloadRef(Json owned) noexcept : owned_(std::move(owned)) {}
+  const Json& operator*() const noexcept { return borrowed_ != nullptr ? *borrowed_ : owned_; }
+  const Json* operator->() const noexcept { return &**this; }
+
+private:
+  const Json* borrowed_ = nullptr;
+  Json owned_;
+};
+
 /// What an estimate or a filter plan needs to know about the collection's points.
 class PointSource {
 public:
@@ -22,7 +36,7 @@ public:
   /// The offset of a live point, if it exists.
   virtual std::optional<PointOffset> offset_of(const PointId& id) const = 0;
   virtual const PointId& id_at(PointOffset offset) const = 0;
-  virtual const Json& payload_at(PointOffset offset) const = 0;
+  virtual PayloadRef payload_at(PointOffset offset) const = 0;
 };
 
 class PayloadIndex {

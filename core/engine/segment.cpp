@@ -175,9 +175,10 @@ Status Segment::write_vectors(PointOffset offset, const NamedVectors& vectors,
 
 void Segment::set_payload(PointOffset offset, Json payload, std::uint64_t version) {
   ++changes_;
-  payloads_[offset] = std::move(payload);
+  Json& slot = payload_file_ ? payload_edits_[offset] : payloads_[offset];
+  slot = std::move(payload);
   versions_[offset] = version;
-  payload_index_.set(offset, payloads_[offset]);
+  payload_index_.set(offset, slot);
 }
 
 void Segment::remove(PointOffset offset) {
@@ -185,7 +186,7 @@ void Segment::remove(PointOffset offset) {
   offsets_.erase(ids_[offset]);
   live_.remove(offset);
   payload_index_.remove(offset);
-  payloads_[offset] = Json();
+  (payload_file_ ? payload_edits_[offset] : payloads_[offset]) = Json();
   for (auto& [name, column] : columns_) {
     column.present.remove(offset);
   }

@@ -14,6 +14,7 @@
 #include "core/engine/point.hpp"
 #include "core/index/hnsw_graph.hpp"
 #include "core/plugin_host/record_store.hpp"
+#include "core/storage/files.hpp"
 
 #include <atomic>
 #include <filesystem>
@@ -109,7 +110,7 @@ public:
   const Bitmap& live() const override { return live_; }
   std::optional<PointOffset> offset_of(const PointId& id) const override;
   const PointId& id_at(PointOffset offset) const override { return ids_[offset]; }
-  const Json& payload_at(PointOffset offset) const override { return payloads_[offset]; }
+  PayloadRef payload_at(PointOffset offset) const override;
   std::uint64_t version_at(PointOffset offset) const { return versions_[offset]; }
   const PayloadIndex& payload_index() const noexcept { return payload_index_; }
   /// The vectors of a point the selector asks for.
@@ -175,6 +176,12 @@ public:
   Status move_to_files(const std::filesystem::path& dir, const std::set<std::string>& names);
   /// Bytes of vectors held in files rather than RAM.
   std::uint64_t file_vector_bytes() const noexcept;
+  /// Writes the payloads of this sealed segment to "payloads.vdb" in `dir` and reads them from
+  /// there from now on (on_disk_payload), freeing the RAM they held. Later payload changes are
+  /// kept in RAM and in the points file until the optimizer rewrites the segment.
+  Status move_payloads_to_file(const std::filesystem::path& dir);
+  /// Bytes of the payload file (0 when the payloads are in RAM).
+  std::uint64_t file_payload_bytes() const noexcept;
 
 private:
   struct VectorColumn {
@@ -197,7 +204,10 @@ private:
   bool appendable_ = true;
   std::map<std::string, VectorColumn> columns_;
   std::vector<PointId> ids_;
-  std::vector<Json> payloads_;
+  std::vector<Json> payloads_; // by offset, unless they are in payload_file_
+  // on_disk_payload: the payloads when the segment was sealed, and the ones changed since.
+  std::unique_ptr<MappedFile> payload_file_;
+  std::unordered_map<PointOffset, Json> payload_edits_;
   std::vector<std::uint64_t> versions_;
   std::unordered_map<PointId, PointOffset, PointIdHash> offsets_; // live points
   Bitmap live_;

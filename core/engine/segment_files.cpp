@@ -1,4 +1,5 @@
 // A segment's files: what it writes at a checkpoint and how it comes back at start-up.
+#include "core/common/log.hpp"
 #include "core/engine/encoding.hpp"
 #include "core/engine/engine_context.hpp"
 #include "core/engine/segment.hpp"
@@ -10,6 +11,62 @@ namespace {
 constexpr std::string_view kVectorsMagic = "VDBVECTR";
 constexpr std::string_view kGraphMagic = "VDBGRAPH";
 constexpr std::uint32_t kFormat = 1;
+constexpr std::string_view kPayloadsMagic = "VDBPAYLD";
+constexpr std::string_view kPayloadsFile = "payloads.vdb";
+
+// Where a segment's payloads are (points format 2 and later).
+enum class PayloadsKept : std::uint8_t {
+  inline_points = 0, // each payload in the points file
+  payload_file = 1,  // "payloads.vdb", mapped; the points file holds the payloads changed since
+};
+
+// "payloads.vdb": u64 count | u64 end[count] (where each payload's CBOR ends, from the first
+// payload's start) | the payloads' CBOR one after another (none for a null payload).
+std::string payloads_body(const std::vector<Json>& payloads) {
+  std::string blobs;
+  std::vector<std::uint64_t> ends;
+  ends.reserve(payloads.size());
+  for (const Json& p : payloads) {
+    if (!p.is_null()) {
+      Json::to_cbor(p, blobs);
+    }
+    ends.push_back(blobs.size());
+  }
+  std::string out;
+  out.reserve(8 + ends.size() * 8 + blobs.size());
+  ByteWriter w(out);
+  w.put<std::uint64_t>(ends.size());
+  w.put_raw(ends.data(), ends.size() * sizeof(std::uint64_t));
+  w.put_raw(blobs.data(), blobs.size());
+  return out;
+}
+
+// Checks a mapped payload file against the segment's slot count.
+Status check_payloads(const MappedFile& file, std::uint64_t slots, const std::string& name) {
+  const std::string_view body = file.body();
+  ByteReader r(body, name);
+  auto count = r.get<std::uint64_t>();
+  VDB_TRY(count);
+  if (*count != slots || r.left() / 8 < slots) {
+    return r.corrupt("holds " + std::to_string(*count) + " payloads, the segment " +
+                     std::to_string(slots) + " points");
+  }
+  const char* ends = body.data() + 8;
+  const std::uint64_t blobs = r.left() - slots * 8;
+  std::uint64_t previous = 0;
+  for (std::uint64_t i = 0; i < slots; ++i) {
+    std::uint64_t end = 0;
+    std::memcpy(&end, ends + i * 8, 8);
+    if (end < previous || end > blobs) {
+      return r.corrupt("payload " + std::to_string(i) + " ends outside the file");
+    }
+    previous = end;
+  }
+  if (previous != blobs) {
+    return r.corrupt("trailing bytes after the payloads");
+  }
+  return {};
+}
 
 // How a column's vectors are kept on disk.
 enum class Kept : std::uint8_t {
@@ -35,8 +92,24 @@ std::string Segment::save_points() const {
   }
   w.put_array(versions_.data(), versions_.size());
   put_bitmap(w, live_);
-  for (std::size_t offset = 0; offset < payloads_.size(); ++offset) {
-    put_json(w, payloads_[offset]);
+  if (payload_file_) {
+    w.put(PayloadsKept::payload_file);
+    std::vector<PointOffset> edited;
+    edited.reserve(payload_edits_.size());
+    for (const auto& [offset, payload] : payload_edits_) {
+      edited.push_back(offset);
+    }
+    std::sort(edited.begin(), edited.end());
+    w.put<std::uint64_t>(edited.size());
+    for (const PointOffset offset : edited) {
+      w.put<std::uint32_t>(offset);
+      put_json(w, payload_edits_.at(offset));
+    }
+  } else {
+    w.put(PayloadsKept::inline_points);
+    for (std::size_t offset = 0; offset < payloads_.size(); ++offset) {
+      put_json(w, payloads_[offset]);
+    }
   }
   w.put<std::uint32_t>(static_cast<std::uint32_t>(columns_.size()));
   for (const auto& [name, column] : columns_) {
@@ -127,11 +200,43 @@ Expected<std::unique_ptr<Segment>> Segment::load(const fs::path& dir, std::strin
   if (s->versions_.size() != *slots || (!s->live_.isEmpty() && s->live_.maximum() >= *slots)) {
     return r.corrupt("the versions or the live set do not match the point slots");
   }
-  s->payloads_.reserve(*slots);
-  for (std::uint64_t i = 0; i < *slots; ++i) {
-    auto payload = get_json(r);
-    VDB_TRY(payload);
-    s->payloads_.push_back(std::move(*payload));
+  auto kept_payloads = PayloadsKept::inline_points;
+  if (version >= 2) {
+    auto kept = r.get<std::uint8_t>();
+    VDB_TRY(kept);
+    if (*kept > static_cast<std::uint8_t>(PayloadsKept::payload_file)) {
+      return r.corrupt("unknown payload placement " + std::to_string(*kept));
+    }
+    kept_payloads = static_cast<PayloadsKept>(*kept);
+  }
+  if (kept_payloads == PayloadsKept::payload_file) {
+    const fs::path path = dir / kPayloadsFile;
+    auto file = MappedFile::open(path, kPayloadsMagic, kFormat);
+    VDB_TRY(file);
+    VDB_TRY(check_payloads(**file, *slots, path.string()));
+    s->payload_file_ = std::move(*file);
+    auto edits = r.get<std::uint64_t>();
+    VDB_TRY(edits);
+    if (*edits > *slots) {
+      return r.corrupt("more payload changes than points");
+    }
+    for (std::uint64_t i = 0; i < *edits; ++i) {
+      auto offset = r.get<std::uint32_t>();
+      VDB_TRY(offset);
+      auto payload = get_json(r);
+      VDB_TRY(payload);
+      if (*offset >= *slots) {
+        return r.corrupt("a payload change past the last point");
+      }
+      s->payload_edits_[*offset] = std::move(*payload);
+    }
+  } else {
+    s->payloads_.reserve(*slots);
+    for (std::uint64_t i = 0; i < *slots; ++i) {
+      auto payload = get_json(r);
+      VDB_TRY(payload);
+      s->payloads_.push_back(std::move(*payload));
+    }
   }
   for (const PointOffset offset : s->live_) {
     if (!s->offsets_.emplace(s->ids_[offset], offset).second) {
@@ -282,6 +387,61 @@ Status Segment::move_to_files(const fs::path& dir, const std::set<std::string>& 
   }
   vectors_saved_ = false;
   return {};
+}
+
+Status Segment::move_payloads_to_file(const fs::path& dir) {
+  if (payload_file_ || appendable_) {
+    return {};
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return Error{Errc::io_error, "create " + dir.string() + ": " + ec.message()};
+  }
+  const fs::path path = dir / kPayloadsFile;
+  VDB_TRY(write_checked_file(path, kPayloadsMagic, kFormat, payloads_body(payloads_)));
+  auto file = MappedFile::open(path, kPayloadsMagic, kFormat);
+  VDB_TRY(file);
+  payload_file_ = std::move(*file);
+  payload_edits_.clear();
+  std::vector<Json>().swap(payloads_);
+  ++changes_; // the points file no longer holds the payloads
+  return {};
+}
+
+std::uint64_t Segment::file_payload_bytes() const noexcept {
+  return payload_file_ ? payload_file_->size() : 0;
+}
+
+PayloadRef Segment::payload_at(PointOffset offset) const {
+  if (!payload_file_) {
+    return PayloadRef(&payloads_[offset]);
+  }
+  if (!payload_edits_.empty()) {
+    if (const auto it = payload_edits_.find(offset); it != payload_edits_.end()) {
+      return PayloadRef(&it->second);
+    }
+  }
+  // Checked at open: the count is the segment's slots and every end lies inside the file.
+  const std::string_view body = payload_file_->body();
+  const char* ends = body.data() + 8;
+  std::uint64_t begin = 0;
+  std::uint64_t end = 0;
+  if (offset > 0) {
+    std::memcpy(&begin, ends + (static_cast<std::size_t>(offset) - 1) * 8, 8);
+  }
+  std::memcpy(&end, ends + static_cast<std::size_t>(offset) * 8, 8);
+  if (begin == end) {
+    return PayloadRef(Json());
+  }
+  const char* blobs = ends + ids_.size() * 8;
+  Json value = Json::from_cbor(blobs + begin, blobs + end, true, false);
+  if (value.is_discarded()) { // the checksum held at open: not a disk error, a bug
+    log::error("segment " + std::to_string(id_) + ": the payload at offset " +
+               std::to_string(offset) + " does not decode");
+    return PayloadRef(Json());
+  }
+  return PayloadRef(std::move(value));
 }
 
 std::uint64_t Segment::file_vector_bytes() const noexcept {

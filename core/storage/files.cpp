@@ -4,6 +4,7 @@
 #include "core/storage/codec.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -187,28 +188,26 @@ Status write_checked_file(const fs::path& path, FileMagic magic, std::uint32_t v
   return sync_dir(path.parent_path());
 }
 
-Expected<std::string> read_checked_file(const fs::path& path, FileMagic magic,
-                                        std::uint32_t max_version, std::uint32_t* version_out) {
-  auto file = File::open(path, O_RDONLY);
-  VDB_TRY(file);
-  auto bytes = (*file)->read_all();
-  VDB_TRY(bytes);
-  const std::string name = path.string();
-  if (bytes->size() < kHeaderSize) {
+namespace {
+
+// Checks a checked file's header and body (`bytes`, the whole file) and returns its version.
+Expected<std::uint32_t> check_file(const std::string& name, std::string_view bytes, FileMagic magic,
+                                   std::uint32_t max_version) {
+  if (bytes.size() < kHeaderSize) {
     return Error{Errc::corrupt, name + ": shorter than a file header (" +
-                                    std::to_string(bytes->size()) + " bytes)"};
+                                    std::to_string(bytes.size()) + " bytes)"};
   }
-  if (std::string_view(*bytes).substr(0, 8) != magic) {
+  if (bytes.substr(0, 8) != magic) {
     return Error{Errc::corrupt, name + ": not a VDB " + std::string(magic) + " file (bad magic)"};
   }
-  ByteReader r(*bytes, name);
+  ByteReader r(bytes, name);
   (void)r.get_raw(8);
   const std::uint32_t version = *r.get<std::uint32_t>();
   (void)r.get<std::uint32_t>();
   const std::uint64_t size = *r.get<std::uint64_t>();
   const std::uint32_t body_crc = *r.get<std::uint32_t>();
   const std::uint32_t header_crc = *r.get<std::uint32_t>();
-  if (header_crc != crc32c(bytes->data(), kHeaderSize - 4)) {
+  if (header_crc != crc32c(bytes.data(), kHeaderSize - 4)) {
     return Error{Errc::corrupt, name + ": the header checksum does not match"};
   }
   if (version > max_version) {
@@ -217,19 +216,68 @@ Expected<std::string> read_checked_file(const fs::path& path, FileMagic magic,
                                         std::to_string(max_version) +
                                         "); upgrade VDB to open this data"};
   }
-  if (size != bytes->size() - kHeaderSize) {
+  if (size != bytes.size() - kHeaderSize) {
     return Error{Errc::corrupt, name + ": the header announces " + std::to_string(size) +
                                     " bytes of data, the file holds " +
-                                    std::to_string(bytes->size() - kHeaderSize)};
+                                    std::to_string(bytes.size() - kHeaderSize)};
   }
-  if (body_crc != crc32c(bytes->data() + kHeaderSize, size)) {
+  if (body_crc != crc32c(bytes.data() + kHeaderSize, size)) {
     return Error{Errc::corrupt, name + ": the data checksum does not match"};
   }
+  return version;
+}
+
+} // namespace
+
+Expected<std::string> read_checked_file(const fs::path& path, FileMagic magic,
+                                        std::uint32_t max_version, std::uint32_t* version_out) {
+  auto file = File::open(path, O_RDONLY);
+  VDB_TRY(file);
+  auto bytes = (*file)->read_all();
+  VDB_TRY(bytes);
+  auto version = check_file(path.string(), *bytes, magic, max_version);
+  VDB_TRY(version);
   bytes->erase(0, kHeaderSize);
   if (version_out != nullptr) {
-    *version_out = version;
+    *version_out = *version;
   }
   return std::move(*bytes);
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) {
+    ::munmap(data_, size_);
+  }
+}
+
+Expected<std::unique_ptr<MappedFile>> MappedFile::open(const fs::path& path, FileMagic magic,
+                                                       std::uint32_t max_version) {
+  auto file = File::open(path, O_RDONLY);
+  VDB_TRY(file);
+  auto size = (*file)->size();
+  VDB_TRY(size);
+  std::unique_ptr<MappedFile> out(new MappedFile());
+  if (*size != 0) {
+    void* data = ::mmap(nullptr, *size, PROT_READ, MAP_SHARED, (*file)->fd(), 0);
+    if (data == MAP_FAILED) {
+      return os_error(errno, "mmap " + path.string());
+    }
+    out->data_ = data;
+    out->size_ = *size;
+  }
+  const std::string_view bytes(static_cast<const char*>(out->data_), out->size_);
+  auto version = check_file(path.string(), bytes, magic, max_version);
+  VDB_TRY(version);
+  out->version_ = *version;
+  // The checksum read every page; they stay in the page cache, not in this process's RSS.
+  if (out->size_ != 0) {
+    (void)::madvise(out->data_, out->size_, MADV_DONTNEED);
+  }
+  return out;
+}
+
+std::string_view MappedFile::body() const noexcept {
+  return std::string_view(static_cast<const char*>(data_), size_).substr(kHeaderSize);
 }
 
 } // namespace vdb

@@ -44,6 +44,7 @@ public:
   /// Fills `buffer` (its size) from `offset`; corrupt when the file ends first.
   Status read_at(std::uint64_t offset, std::string& buffer) const;
   const fs::path& path() const noexcept { return path_; }
+  int fd() const noexcept { return fd_; }
 
 private:
   File(int fd, fs::path path) : fd_(fd), path_(std::move(path)) {}
@@ -67,6 +68,29 @@ Status write_checked_file(const fs::path& path, FileMagic magic, std::uint32_t v
 Expected<std::string> read_checked_file(const fs::path& path, FileMagic magic,
                                         std::uint32_t max_version,
                                         std::uint32_t* version = nullptr);
+
+/// A file written by write_checked_file, mapped read-only: its body is read where it lies, page
+/// by page as it is touched, rather than copied into memory. Opening checks the header and the
+/// checksum like read_checked_file (one pass over the file), then releases the pages it read.
+class MappedFile {
+public:
+  static Expected<std::unique_ptr<MappedFile>> open(const fs::path& path, FileMagic magic,
+                                                    std::uint32_t max_version);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  std::string_view body() const noexcept;
+  std::uint32_t version() const noexcept { return version_; }
+  /// The whole file's size.
+  std::uint64_t size() const noexcept { return size_; }
+
+private:
+  MappedFile() = default;
+  void* data_ = nullptr;
+  std::uint64_t size_ = 0;
+  std::uint32_t version_ = 0;
+};
 
 /// Tests only: while set to an errno value, every File::write_all and File::sync fails with it
 /// (a full disk: ENOSPC; a failing one: EIO). 0 restores normal writes.

@@ -262,6 +262,74 @@ TEST(Persistence, BigSegmentsAndOnDiskVectorsLiveInMmapFiles) {
   expect_same(before, read_all(*c));
 }
 
+std::vector<fs::path> files_named(const fs::path& dir, const std::string& name) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir / "segments")) {
+    if (e.path().filename() == name) {
+      out.push_back(e.path());
+    }
+  }
+  return out;
+}
+
+TEST(Persistence, OnDiskPayloadsAreReadFromTheSegmentsPayloadFiles) {
+  for (const bool on_disk : {true, false}) {
+    SCOPED_TRACE(on_disk ? "on_disk_payload: true" : "on_disk_payload: false");
+    test::TempDir tmp;
+    const fs::path dir = tmp.path() / "c";
+    Snapshot before;
+    {
+      auto config = config_of(kConfig);
+      config.on_disk_payload = on_disk;
+      auto c = Collection::create("c", config, test::engine_context(), dir);
+      ASSERT_TRUE(c.ok());
+      write_history(**c, 0, 600);
+      ASSERT_TRUE((*c)->optimize_now().ok());
+      const CollectionInfo info = (*c)->info();
+      ASSERT_GT(info.segments.size(), 1U);
+      EXPECT_EQ(info.storage.mmap_payload_bytes > 0, on_disk);
+      // Changes to points in sealed segments after their payloads went to the file.
+      ASSERT_TRUE((*c)->set_payload(Json{{"tag", "late"}}, std::vector<PointId>{id(20)}).ok());
+      ASSERT_TRUE((*c)->overwrite_payload(Json{{"group", "a"}}, std::vector<PointId>{id(31)}).ok());
+      ASSERT_TRUE((*c)->clear_payload(std::vector<PointId>{id(42)}).ok());
+      ASSERT_TRUE((*c)->delete_points(std::vector<PointId>{id(50)}).ok());
+      ASSERT_TRUE((*c)->flush().ok());
+      ASSERT_TRUE((*c)->set_payload(Json{{"tag", "after"}}, std::vector<PointId>{id(21)}).ok());
+      before = read_all(**c); // "group" has no index here: the count reads every payload
+      const auto p20 = std::find_if(before.points.begin(), before.points.end(),
+                                    [](const Record& r) { return r.id == id(20); });
+      ASSERT_NE(p20, before.points.end());
+      EXPECT_EQ(p20->payload->at("tag"), "late");
+    }
+    EXPECT_EQ(files_named(dir, "payloads.vdb").empty(), !on_disk);
+    auto c = reopen(dir);
+    ASSERT_NE(c, nullptr);
+    expect_same(before, read_all(*c));
+    EXPECT_EQ(c->info().storage.mmap_payload_bytes > 0, on_disk);
+  }
+}
+
+TEST(Persistence, ACorruptPayloadFileIsRefused) {
+  test::TempDir tmp;
+  const fs::path dir = tmp.path() / "c";
+  {
+    auto c = Collection::create("c", config_of(kConfig), test::engine_context(), dir);
+    ASSERT_TRUE(c.ok());
+    write_history(**c, 0, 600);
+    ASSERT_TRUE((*c)->optimize_now().ok());
+  }
+  const auto files = files_named(dir, "payloads.vdb");
+  ASSERT_FALSE(files.empty());
+  std::fstream f(files.front(), std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(fs::file_size(files.front()) - 3));
+  f.put('\x7f');
+  f.close();
+  auto c = Collection::open("c", dir, test::engine_context());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, Errc::corrupt);
+  EXPECT_THAT(c.error().message, testing::HasSubstr("payloads.vdb"));
+}
+
 TEST(Persistence, ANewerFormatIsRefusedWithAClearMessage) {
   test::TempDir tmp;
   const fs::path dir = tmp.path() / "c";
