@@ -7,6 +7,7 @@
 #include "core/plugin_host/plugin.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -15,8 +16,7 @@ namespace vdb {
 class DistanceBackend {
 public:
   /// `plugin` must be a distance plugin (Plugin::load checked its table).
-  explicit DistanceBackend(std::shared_ptr<const Plugin> plugin)
-      : plugin_(std::move(plugin)), api_(plugin_->distance()) {}
+  explicit DistanceBackend(std::shared_ptr<const Plugin> plugin);
 
   const std::string& name() const noexcept { return plugin_->name(); }
   const Plugin& plugin() const noexcept { return *plugin_; }
@@ -53,11 +53,31 @@ public:
   Status l1_gather(const float* q, const float* const* vectors, std::size_t n, std::size_t dim,
                    float* out) const;
 
+  /// Int8 codes (bytes 0..127): the exact sum a[i]*b[i]. From the plugin when it has the ABI 1.1
+  /// kernels, else from the host's portable loop.
+  std::int32_t int8_dot(const std::uint8_t* a, const std::uint8_t* b,
+                        std::size_t dim) const noexcept {
+    std::int32_t out = 0;
+    int8_dot_(a, b, dim, &out);
+    return out;
+  }
+  /// One query against n codes, code i at base + i * stride (in bytes).
+  Status int8_dot_batch(const std::uint8_t* q, const std::uint8_t* base, std::size_t stride,
+                        std::size_t n, std::size_t dim, std::int32_t* out) const;
+  Status int8_dot_gather(const std::uint8_t* q, const std::uint8_t* const* codes, std::size_t n,
+                         std::size_t dim, std::int32_t* out) const;
+  /// Whether the int8 kernels are the plugin's own (false: the host's portable loop).
+  bool has_int8_kernels() const noexcept { return int8_native_; }
+
   const vdb_distance_api& api() const noexcept { return *api_; }
 
 private:
   std::shared_ptr<const Plugin> plugin_;
   const vdb_distance_api* api_;
+  vdb_i8_pair_fn int8_dot_ = nullptr;
+  vdb_i8_batch_fn int8_dot_batch_ = nullptr;
+  vdb_i8_gather_fn int8_dot_gather_ = nullptr;
+  bool int8_native_ = false;
 };
 
 } // namespace vdb

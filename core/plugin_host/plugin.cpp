@@ -37,6 +37,17 @@ Status check_distance(const vdb_distance_api* api) {
       return {Errc::invalid_argument, "vdb_distance_api has a null kernel"};
     }
   }
+  // ABI 1.1's int8 kernels are optional, but all three or none.
+  if (VDB_HAS_FIELD(api, vdb_distance_api, int8_dot_gather)) {
+    const int given = (api->int8_dot != nullptr ? 1 : 0) +
+                      (api->int8_dot_batch != nullptr ? 1 : 0) +
+                      (api->int8_dot_gather != nullptr ? 1 : 0);
+    if (given != 0 && given != 3) {
+      return {Errc::invalid_argument,
+              "vdb_distance_api: int8_dot, int8_dot_batch and int8_dot_gather come together "
+              "(all three or none)"};
+    }
+  }
   return {};
 }
 

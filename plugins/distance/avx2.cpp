@@ -82,8 +82,39 @@ struct L1Step {
   float scalar(float x, float y) const noexcept { return std::fabs(x - y); }
 };
 
+// Int8 codes: vpmaddubsw multiplies 32 unsigned by 32 signed bytes into 16 sums of two
+// products (at most 2 * 127 * 127, no saturation for codes <= 127), vpmaddwd widens them to
+// 8 int32 sums. Two accumulators; the tail is the scalar loop.
+struct Int8 {
+  static std::int32_t dot(const std::uint8_t* a, const std::uint8_t* b, std::size_t dim) noexcept {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i acc0 = _mm256_setzero_si256();
+    __m256i acc1 = _mm256_setzero_si256();
+    std::size_t i = 0;
+    for (; i + 64 <= dim; i += 64) {
+      const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i));
+      const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i));
+      const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i + 32));
+      const __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i + 32));
+      acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_maddubs_epi16(x0, y0), ones));
+      acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(_mm256_maddubs_epi16(x1, y1), ones));
+    }
+    for (; i + 32 <= dim; i += 32) {
+      const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i));
+      const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i));
+      acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_maddubs_epi16(x0, y0), ones));
+    }
+    const __m256i acc = _mm256_add_epi32(acc0, acc1);
+    __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4E));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xB1));
+    return _mm_cvtsi128_si32(sum) + vdb::distance::int8_dot_scalar(a + i, b + i, dim - i);
+  }
+};
+
 struct Avx2Kernels {
   static constexpr std::size_t kGroup = 1;
+  using Int8Dot = vdb::distance::Int8Metric<Int8>;
   using Dot = vdb::distance::Metric<Reduce, DotStep>;
   using L2sq = vdb::distance::Metric<Reduce, L2sqStep>;
   using L1 = vdb::distance::Metric<Reduce, L1Step>;

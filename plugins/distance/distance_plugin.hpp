@@ -8,6 +8,10 @@
 //     static void run(const float* q, const float* const* v, std::size_t dim, float* out);
 //   which sets out[n] to the distance between q and v[n] for n < N. run<N> must give, for every
 //   n, exactly the result of run<1> on v[n]: batch and pair calls then agree bit for bit.
+//   struct Int8Dot, the same over int8 codes (bytes 0..127) with an int32 result:
+//     template <std::size_t N>
+//     static void run(const std::uint8_t* q, const std::uint8_t* const* v, std::size_t dim,
+//                     std::int32_t* out);
 // Scoring kGroup vectors per call loads each chunk of the query once for all of them, which is
 // what makes batch and gather faster than repeated pair calls when loads are the bottleneck.
 #pragma once
@@ -16,15 +20,16 @@
 #include <vdb/plugin_sdk.hpp>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace vdb::distance {
 
 // How many bytes ahead of the current vector a batch loop asks the cache for.
 inline constexpr std::size_t kPrefetchLines = 16;
 
-inline void prefetch_vector(const float* v, std::size_t dim) noexcept {
+template <class T> inline void prefetch_vector(const T* v, std::size_t dim) noexcept {
   const auto* p = reinterpret_cast<const char*>(v);
-  const std::size_t bytes = dim * sizeof(float);
+  const std::size_t bytes = dim * sizeof(T);
   for (std::size_t off = 0; off < bytes && off < kPrefetchLines * 64; off += 64) {
     __builtin_prefetch(p + off, 0, 3);
   }
@@ -39,11 +44,34 @@ template <class Reduce, class Step> struct Metric {
   }
 };
 
+/// Int8 kernels from an ISA's one-vector loop: One::dot(a, b, dim) -> the exact int32 sum.
+/// Integer sums are exact, so run<N> agrees with run<1> whatever the order of the additions.
+template <class One> struct Int8Metric {
+  template <std::size_t N>
+  static void run(const std::uint8_t* q, const std::uint8_t* const* v, std::size_t dim,
+                  std::int32_t* out) noexcept {
+    for (std::size_t n = 0; n < N; ++n) {
+      out[n] = One::dot(q, v[n], dim);
+    }
+  }
+};
+
+/// The portable int8 dot product: the reference every ISA's is tested against, and the tail
+/// of their loops.
+inline std::int32_t int8_dot_scalar(const std::uint8_t* a, const std::uint8_t* b,
+                                    std::size_t dim) noexcept {
+  std::int32_t sum = 0;
+  for (std::size_t i = 0; i < dim; ++i) {
+    sum += static_cast<std::int32_t>(a[i]) * static_cast<std::int32_t>(b[i]);
+  }
+  return sum;
+}
+
 template <class Kernels> struct Table {
   static constexpr std::size_t kGroup = Kernels::kGroup;
 
-  template <class Metric>
-  static vdb_status pair(const float* a, const float* b, std::size_t dim, float* out) noexcept {
+  template <class Metric, class T = float, class Out = float>
+  static vdb_status pair(const T* a, const T* b, std::size_t dim, Out* out) noexcept {
     if (a == nullptr || b == nullptr || out == nullptr || dim == 0) {
       return sdk::fail(VDB_ERR_INVALID_ARGUMENT, "distance kernel: null pointer or dim == 0");
     }
@@ -51,15 +79,15 @@ template <class Kernels> struct Table {
     return VDB_OK;
   }
 
-  template <class Metric>
-  static vdb_status batch(const float* query, const float* base, std::size_t stride, std::size_t n,
-                          std::size_t dim, float* out) noexcept {
+  template <class Metric, class T = float, class Out = float>
+  static vdb_status batch(const T* query, const T* base, std::size_t stride, std::size_t n,
+                          std::size_t dim, Out* out) noexcept {
     if (query == nullptr || out == nullptr || dim == 0 || stride < dim ||
         (base == nullptr && n != 0)) {
       return sdk::fail(VDB_ERR_INVALID_ARGUMENT,
                        "distance batch: null pointer, dim == 0 or stride < dim");
     }
-    const float* group[kGroup];
+    const T* group[kGroup];
     std::size_t i = 0;
     for (; i + kGroup <= n; i += kGroup) {
       for (std::size_t g = 0; g < kGroup; ++g) {
@@ -77,9 +105,9 @@ template <class Kernels> struct Table {
     return VDB_OK;
   }
 
-  template <class Metric>
-  static vdb_status gather(const float* query, const float* const* vectors, std::size_t n,
-                           std::size_t dim, float* out) noexcept {
+  template <class Metric, class T = float, class Out = float>
+  static vdb_status gather(const T* query, const T* const* vectors, std::size_t n, std::size_t dim,
+                           Out* out) noexcept {
     if (query == nullptr || out == nullptr || dim == 0 || (vectors == nullptr && n != 0)) {
       return sdk::fail(VDB_ERR_INVALID_ARGUMENT, "distance gather: null pointer or dim == 0");
     }
@@ -107,6 +135,9 @@ template <class Kernels> struct Table {
       &pair<typename Kernels::Dot>,   &pair<typename Kernels::L2sq>,   &pair<typename Kernels::L1>,
       &batch<typename Kernels::Dot>,  &batch<typename Kernels::L2sq>,  &batch<typename Kernels::L1>,
       &gather<typename Kernels::Dot>, &gather<typename Kernels::L2sq>, &gather<typename Kernels::L1>,
+      &pair<typename Kernels::Int8Dot, std::uint8_t, std::int32_t>,
+      &batch<typename Kernels::Int8Dot, std::uint8_t, std::int32_t>,
+      &gather<typename Kernels::Int8Dot, std::uint8_t, std::int32_t>,
   };
   // clang-format on
 
@@ -116,7 +147,7 @@ template <class Kernels> struct Table {
                            VDB_PLUGIN_ABI_MINOR,
                            VDB_PLUGIN_DISTANCE,
                            name,
-                           "1.0.0",
+                           "1.1.0",
                            description,
                            &kApi,
                            nullptr};

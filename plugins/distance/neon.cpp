@@ -70,8 +70,28 @@ struct L1Step {
   float scalar(float x, float y) const noexcept { return std::fabs(x - y); }
 };
 
+// Int8 codes: umull multiplies 8 pairs of bytes into 16-bit products (at most 127 * 127),
+// uadalp adds neighbouring pairs of them into 32-bit lanes. Base NEON only (the dot-product
+// extension's udot would do 16 at once but is optional on AArch64). The tail is the scalar loop.
+struct Int8 {
+  static std::int32_t dot(const std::uint8_t* a, const std::uint8_t* b, std::size_t dim) noexcept {
+    uint32x4_t acc0 = vdupq_n_u32(0);
+    uint32x4_t acc1 = vdupq_n_u32(0);
+    std::size_t i = 0;
+    for (; i + 16 <= dim; i += 16) {
+      const uint8x16_t x = vld1q_u8(a + i);
+      const uint8x16_t y = vld1q_u8(b + i);
+      acc0 = vpadalq_u16(acc0, vmull_u8(vget_low_u8(x), vget_low_u8(y)));
+      acc1 = vpadalq_u16(acc1, vmull_high_u8(x, y));
+    }
+    const auto sum = static_cast<std::int32_t>(vaddvq_u32(vaddq_u32(acc0, acc1)));
+    return sum + vdb::distance::int8_dot_scalar(a + i, b + i, dim - i);
+  }
+};
+
 struct NeonKernels {
   static constexpr std::size_t kGroup = 1;
+  using Int8Dot = vdb::distance::Int8Metric<Int8>;
   using Dot = vdb::distance::Metric<Reduce, DotStep>;
   using L2sq = vdb::distance::Metric<Reduce, L2sqStep>;
   using L1 = vdb::distance::Metric<Reduce, L1Step>;

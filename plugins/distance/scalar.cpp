@@ -33,8 +33,15 @@ struct L1Step {
   float operator()(float acc, float x, float y) const noexcept { return acc + std::fabs(x - y); }
 };
 
+struct Int8 {
+  static std::int32_t dot(const std::uint8_t* a, const std::uint8_t* b, std::size_t dim) noexcept {
+    return vdb::distance::int8_dot_scalar(a, b, dim);
+  }
+};
+
 struct ScalarKernels {
   static constexpr std::size_t kGroup = 1;
+  using Int8Dot = vdb::distance::Int8Metric<Int8>;
   using Dot = vdb::distance::Metric<Reduce, DotStep>;
   using L2sq = vdb::distance::Metric<Reduce, L2sqStep>;
   using L1 = vdb::distance::Metric<Reduce, L1Step>;

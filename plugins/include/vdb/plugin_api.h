@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define VDB_PLUGIN_ABI_MAJOR 1u
-#define VDB_PLUGIN_ABI_MINOR 0u
+#define VDB_PLUGIN_ABI_MINOR 1u
 
 #define VDB_PLUGIN_INIT_SYMBOL "vdb_plugin_init"
 
@@ -102,8 +102,23 @@ typedef vdb_status (*vdb_f32_gather_fn)(const float* query, const float* const* 
                                         size_t dim, float* out);
 
 /*
- * A distance backend. ABI 1.0 has the float32 kernels below. Later minor versions append
- * fields (int8 kernels for quantized codes come next); read them only under VDB_HAS_FIELD.
+ * Int8 kernels (ABI 1.1), for scalar-quantized codes. A code is a byte holding 0..127, which
+ * reads the same as a signed and as an unsigned byte: that is what lets an ISA multiply unsigned
+ * by signed bytes (x86's VNNI vpdpbusd, AVX2's vpmaddubsw) with no overflow and no correction.
+ * The result is the exact integer sum a[i]*b[i], at most 127*127*dim (it fits int32 for any
+ * dim <= 133,000; the host allows 65,536). Bytes above 127 give unspecified results. The three
+ * shapes are those of the float32 kernels, with stride counted in bytes.
+ */
+typedef vdb_status (*vdb_i8_pair_fn)(const uint8_t* a, const uint8_t* b, size_t dim, int32_t* out);
+typedef vdb_status (*vdb_i8_batch_fn)(const uint8_t* query, const uint8_t* base, size_t stride,
+                                      size_t n, size_t dim, int32_t* out);
+typedef vdb_status (*vdb_i8_gather_fn)(const uint8_t* query, const uint8_t* const* vectors,
+                                       size_t n, size_t dim, int32_t* out);
+
+/*
+ * A distance backend. ABI 1.0 has the float32 kernels; 1.1 appends the int8 kernels. A reader
+ * uses an appended field only under VDB_HAS_FIELD. The int8 kernels are optional: a plugin may
+ * leave them null (or be built for 1.0), and the host then uses its own portable loop for them.
  */
 typedef struct vdb_distance_api {
   uint32_t struct_size;
@@ -117,6 +132,10 @@ typedef struct vdb_distance_api {
   vdb_f32_gather_fn dot_gather;
   vdb_f32_gather_fn l2sq_gather;
   vdb_f32_gather_fn l1_gather;
+  /* ABI 1.1 */
+  vdb_i8_pair_fn int8_dot;
+  vdb_i8_batch_fn int8_dot_batch;
+  vdb_i8_gather_fn int8_dot_gather;
 } vdb_distance_api;
 
 /* ---------------------------------------------------------------------------------------- */

@@ -1,13 +1,15 @@
 // Every distance plugin against the scalar reference, through the real loader: each dimension
 // 1..70, 127..129, 768 and 1536, on pointers that are not vector-aligned. Integer-valued inputs
 // must give exactly the scalar result; random inputs must agree within a bound on the rounding
-// error of a reordered float sum.
+// error of a reordered float sum. The int8 kernels (ABI 1.1) must give exactly the integer sum,
+// on every code 0..127 including the extremes, in every call shape.
 #include "core/plugin_host/host_api.hpp"
 #include "support/test_plugins.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <vector>
 
@@ -172,6 +174,65 @@ TEST_P(DistanceConformance, RefusesInvalidArgumentsWithAMessage) {
   const vdb_status null_vector = api.l2sq_batch(x, nullptr, 4, 2, 4, &out);
   ASSERT_EQ(null_vector, VDB_ERR_INVALID_ARGUMENT);
   EXPECT_NE(plugin_error(null_vector, "l2sq_batch").message.find("null"), std::string::npos);
+}
+
+// The exact sum, computed here independently of any plugin.
+std::int64_t exact_int8_dot(const std::uint8_t* a, const std::uint8_t* b, std::size_t dim) {
+  std::int64_t sum = 0;
+  for (std::size_t i = 0; i < dim; ++i) {
+    sum += std::int64_t{a[i]} * b[i];
+  }
+  return sum;
+}
+
+TEST_P(DistanceConformance, Int8DotIsExactInEveryShape) {
+  std::mt19937 gen(11);
+  std::uniform_int_distribution<int> code(0, 127);
+  constexpr std::size_t kCodes = 9;
+  for (const std::size_t dim : conformance_dims()) {
+    SCOPED_TRACE(dim);
+    // Codes one byte past a 64-byte boundary, with a stride that is not a multiple of 64.
+    const std::size_t stride = dim + 3;
+    std::vector<std::uint8_t> storage(64 + (kCodes + 1) * stride);
+    auto* base =
+        reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(storage.data()) + 63) &
+                                        ~std::uintptr_t{63}) +
+        1;
+    std::uint8_t* query = base + kCodes * stride;
+    for (std::size_t i = 0; i < dim; ++i) {
+      query[i] = static_cast<std::uint8_t>(code(gen));
+    }
+    std::vector<const std::uint8_t*> pointers;
+    for (std::size_t v = 0; v < kCodes; ++v) {
+      std::uint8_t* c = base + v * stride;
+      for (std::size_t i = 0; i < dim; ++i) {
+        // Vector 0 is all 127 (the largest sum), vector 1 all 0, the rest random.
+        c[i] = v == 0 ? 127 : v == 1 ? 0 : static_cast<std::uint8_t>(code(gen));
+      }
+      pointers.push_back(c);
+    }
+    std::vector<std::int32_t> batch(kCodes);
+    std::vector<std::int32_t> gathered(kCodes);
+    ASSERT_TRUE(backend_->int8_dot_batch(query, base, stride, kCodes, dim, batch.data()).ok());
+    ASSERT_TRUE(
+        backend_->int8_dot_gather(query, pointers.data(), kCodes, dim, gathered.data()).ok());
+    for (std::size_t v = 0; v < kCodes; ++v) {
+      const std::int64_t want = exact_int8_dot(query, pointers[v], dim);
+      ASSERT_EQ(backend_->int8_dot(query, pointers[v], dim), want) << "vector " << v;
+      ASSERT_EQ(batch[v], want) << "vector " << v;
+      ASSERT_EQ(gathered[v], want) << "vector " << v;
+      ASSERT_EQ(reference_->int8_dot(query, pointers[v], dim), want);
+    }
+    // 127 against 127 in every dimension: the largest value, no overflow or saturation.
+    std::vector<std::uint8_t> top(dim, 127);
+    ASSERT_EQ(backend_->int8_dot(top.data(), top.data(), dim),
+              static_cast<std::int64_t>(127 * 127) * static_cast<std::int64_t>(dim));
+  }
+}
+
+TEST_P(DistanceConformance, BuiltInBackendsHaveTheirOwnInt8Kernels) {
+  // The example plugin (ABI 1.0's table in C) has none: the host's loop stands in for them.
+  EXPECT_EQ(backend_->has_int8_kernels(), std::string(GetParam()) != "example");
 }
 
 INSTANTIATE_TEST_SUITE_P(Plugins, DistanceConformance,

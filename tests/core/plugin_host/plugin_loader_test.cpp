@@ -24,7 +24,7 @@ void expect_refused(const std::string& flaw, const std::string& reason) {
 }
 
 TEST(PluginLoader, RefusesAnotherAbiMajorVersion) {
-  expect_refused("bad_abi", "built for plugin ABI 99.0, this host implements 1.0");
+  expect_refused("bad_abi", "built for plugin ABI 99.1, this host implements 1.1");
 }
 
 TEST(PluginLoader, RefusesALibraryWithoutTheInitSymbol) {
@@ -51,6 +51,22 @@ TEST(PluginLoader, LoadsAPluginFromANewerMinorAbiWithLongerTables) {
   DistanceBackend backend(*plugin);
   const float x[2] = {1, 2};
   EXPECT_EQ(backend.dot(x, x, 2), 0.0F); // its dummy kernel, called through the 1.0 table
+}
+
+TEST(PluginLoader, LoadsAPluginFromAbi10AndGivesItTheHostsInt8Kernels) {
+  auto plugin = Plugin::load(test::broken_plugin("old_minor"));
+  ASSERT_TRUE(plugin.ok()) << plugin.error().message;
+  EXPECT_EQ((*plugin)->abi_minor(), 0U);
+  DistanceBackend backend(*plugin);
+  EXPECT_FALSE(backend.has_int8_kernels()); // past its struct_size: never read, never called
+  const std::uint8_t a[5] = {1, 2, 3, 127, 0};
+  const std::uint8_t b[5] = {4, 5, 6, 127, 9};
+  EXPECT_EQ(backend.int8_dot(a, b, 5), 4 + 10 + 18 + 127 * 127);
+  const std::uint8_t* codes[2] = {a, b};
+  std::int32_t out[2] = {};
+  ASSERT_TRUE(backend.int8_dot_gather(a, codes, 2, 5, out).ok());
+  EXPECT_EQ(out[0], 1 + 4 + 9 + 127 * 127);
+  EXPECT_EQ(out[1], 4 + 10 + 18 + 127 * 127);
 }
 
 TEST(PluginLoader, RefusesAFileThatIsNotALibrary) {
