@@ -1,6 +1,7 @@
 // Google Benchmark of every distance kernel of every distance plugin this CPU can run, loaded
 // through the real plugin loader. Pair kernels use two vectors that stay in L1; the batch
-// kernels score one query against n vectors (16 KiB in L1, or up to 784 KiB in L2).
+// kernels score one query against n vectors (16 KiB in L1, or up to 784 KiB in L2). "int8dot"
+// is the int8 kernel of ABI 1.1 on codes 0..127 of the same dimension (a quarter of the bytes).
 //
 //   build/bin/vdb-distance-bench [--plugins DIR] [google benchmark flags]
 #include "core/plugin_host/plugin_registry.hpp"
@@ -26,15 +27,30 @@ std::vector<float> random_vector(std::size_t n, unsigned seed) {
   return v;
 }
 
-enum class Metric { dot, l2sq, l1 };
+std::vector<std::uint8_t> random_codes(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> dist(0, 127);
+  std::vector<std::uint8_t> v(n);
+  for (auto& x : v) {
+    x = static_cast<std::uint8_t>(dist(rng));
+  }
+  return v;
+}
+
+enum class Metric { dot, l2sq, l1, int8dot };
 
 void bench_pair(benchmark::State& state, const DistanceBackend& backend, Metric metric) {
   const auto dim = static_cast<std::size_t>(state.range(0));
   const auto a = random_vector(dim, 1);
   const auto b = random_vector(dim, 2);
+  const auto ca = random_codes(dim, 1);
+  const auto cb = random_codes(dim, 2);
   for (auto _ : state) {
     float r = 0;
     switch (metric) {
+    case Metric::int8dot:
+      r = static_cast<float>(backend.int8_dot(ca.data(), cb.data(), dim));
+      break;
     case Metric::dot:
       r = backend.dot(a.data(), b.data(), dim);
       break;
@@ -58,8 +74,13 @@ void bench_batch(benchmark::State& state, const DistanceBackend& backend, Metric
   const auto q = random_vector(dim, 1);
   const auto base = random_vector(dim * k_vectors, 2);
   std::vector<float> out(k_vectors);
+  const auto cq = random_codes(dim, 1);
+  const auto codes = random_codes(dim * k_vectors, 2);
+  std::vector<std::int32_t> int_out(k_vectors);
   const auto run = [&] {
     switch (metric) {
+    case Metric::int8dot:
+      return backend.int8_dot_batch(cq.data(), codes.data(), dim, k_vectors, dim, int_out.data());
     case Metric::dot:
       return backend.dot_batch(q.data(), base.data(), dim, k_vectors, dim, out.data());
     case Metric::l2sq:
@@ -78,6 +99,7 @@ void bench_batch(benchmark::State& state, const DistanceBackend& backend, Metric
     const vdb::Status status = run();
     benchmark::DoNotOptimize(&status);
     benchmark::DoNotOptimize(out.data());
+    benchmark::DoNotOptimize(int_out.data());
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * k_vectors));
@@ -90,8 +112,10 @@ int main(int argc, char** argv) {
   if (!vdb::bench::load_plugins(argc, argv, registry)) {
     return 1;
   }
-  const std::pair<const char*, Metric> metrics[] = {
-      {"dot", Metric::dot}, {"l2sq", Metric::l2sq}, {"l1", Metric::l1}};
+  const std::pair<const char*, Metric> metrics[] = {{"dot", Metric::dot},
+                                                    {"l2sq", Metric::l2sq},
+                                                    {"l1", Metric::l1},
+                                                    {"int8dot", Metric::int8dot}};
   for (const auto& plugin : registry.plugins(VDB_PLUGIN_DISTANCE)) {
     for (const auto& [name, metric] : metrics) {
       benchmark::RegisterBenchmark(("pair/" + plugin->name() + "/" + name).c_str(), bench_pair,

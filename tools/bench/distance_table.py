@@ -27,13 +27,23 @@ def main(path):
         header = ["kernel", "size"] + plugins + ["avx2 / scalar", "avx512 / avx2"]
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
-        for metric in ("dot", "l2sq", "l1"):
+        for metric in ("dot", "l2sq", "l1", "int8dot"):
             for run in runs:
                 t = {p: median.get(f"{shape}/{p}/{metric}/{run}") for p in plugins}
                 cells = [metric, run] + [f"{t[p]:.1f}" if t[p] else "-" for p in plugins]
                 ratio = lambda a, b: f"{t[a] / t[b]:.2f}x" if t.get(a) and t.get(b) else "-"
                 cells += [ratio("scalar", "avx2"), ratio("avx2", "avx512")]
                 print("| " + " | ".join(cells) + " |")
+        print(f"\n{shape}: AVX2 float32 dot time / int8 dot time at the same dimension\n")
+        print("| size | avx2 int8 | avx512 (VNNI) int8 |")
+        print("|---|---|---|")
+        for run in runs:
+            f32 = median.get(f"{shape}/avx2/dot/{run}")
+            cells = [run]
+            for p in ("avx2", "avx512"):
+                i8 = median.get(f"{shape}/{p}/int8dot/{run}")
+                cells.append(f"{f32 / i8:.2f}x" if f32 and i8 else "-")
+            print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
