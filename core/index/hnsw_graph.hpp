@@ -21,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace vdb {
@@ -65,7 +66,39 @@ public:
   bool search(const float* query, std::size_t k, std::size_t ef, Accept&& accept,
               std::vector<Neighbor>& out,
               std::size_t max_scored = std::numeric_limits<std::size_t>::max(),
-              const char* filter_data = nullptr, std::size_t filter_stride = 0) const;
+              const char* filter_data = nullptr, std::size_t filter_stride = 0) const {
+    return search_with(FloatDistances{this, query}, k, ef, std::forward<Accept>(accept), out,
+                       max_scored, filter_data, filter_stride);
+  }
+
+  /// The same search with distances measured by `distances`, which has
+  ///   float to(std::uint32_t node) const;                      // one node
+  ///   void prefetch(std::uint32_t node) const;                 // what to() will read
+  ///   void gather(const std::uint32_t* nodes, std::size_t n, float* out) const;
+  /// (quantized codes instead of the float vectors, for one). Smaller is closer.
+  template <class Distances, class Accept>
+  bool search_with(const Distances& distances, std::size_t k, std::size_t ef, Accept&& accept,
+                   std::vector<Neighbor>& out,
+                   std::size_t max_scored = std::numeric_limits<std::size_t>::max(),
+                   const char* filter_data = nullptr, std::size_t filter_stride = 0) const;
+
+  /// Distances from a float query to the graph's own vectors.
+  struct FloatDistances {
+    const HnswGraph* graph;
+    const float* query;
+    float to(std::uint32_t node) const noexcept {
+      return graph->scorer_(query, graph->vectors_[node]);
+    }
+    void prefetch(std::uint32_t node) const noexcept { __builtin_prefetch(graph->vectors_[node]); }
+    void gather(const std::uint32_t* nodes, std::size_t n, float* out) const noexcept {
+      thread_local std::vector<const float*> pointers;
+      pointers.resize(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        pointers[i] = graph->vectors_[nodes[i]];
+      }
+      graph->scorer_.gather(query, pointers.data(), n, out);
+    }
+  };
 
   /// Nodes in the graph (those with a vector at build time).
   std::size_t nodes() const noexcept { return nodes_; }
@@ -126,22 +159,38 @@ private:
 
 // ---- search -----------------------------------------------------------------------------------
 
-template <class Accept>
-bool HnswGraph::search(const float* query, std::size_t k, std::size_t ef, Accept&& accept,
-                       std::vector<Neighbor>& out, std::size_t max_scored, const char* filter_data,
-                       std::size_t filter_stride) const {
+template <class Distances, class Accept>
+bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size_t ef,
+                            Accept&& accept, std::vector<Neighbor>& out, std::size_t max_scored,
+                            const char* filter_data, std::size_t filter_stride) const {
   out.clear();
   if (entry_ == kNone || k == 0) {
     return true;
   }
   ef = std::max(ef, k);
-  const std::uint32_t start = greedy(query, entry_, max_level_, 0, false);
+  // Greedy descent through the upper layers.
+  std::uint32_t start = entry_;
+  float best = distances.to(start);
+  for (int level = max_level_; level > 0; --level) {
+    for (bool moved = true; moved;) {
+      moved = false;
+      const std::uint32_t* links = links_at(start, level);
+      const std::uint32_t count = links[0];
+      for (std::uint32_t j = 1; j <= count; ++j) {
+        const float d = distances.to(links[j]);
+        if (d < best) {
+          best = d;
+          start = links[j];
+          moved = true;
+        }
+      }
+    }
+  }
 
   // Per-thread buffers: a search allocates only the first time a thread runs one.
   thread_local std::vector<Neighbor> candidates; // min-heap by distance
   thread_local std::vector<Neighbor> results;    // max-heap by distance, accepted nodes only
   thread_local std::vector<std::uint32_t> fresh;
-  thread_local std::vector<const float*> fresh_vectors;
   thread_local std::vector<float> fresh_distances;
   candidates.clear();
   results.clear();
@@ -149,7 +198,7 @@ bool HnswGraph::search(const float* query, std::size_t k, std::size_t ef, Accept
 
   VisitedPool::Lease visited = visited_pool_.take();
   visited->mark(start);
-  const Neighbor first{scorer_(query, vectors_[start]), start};
+  const Neighbor first{best, start};
   candidates.push_back(first);
   if (accept(start)) {
     results.push_back(first);
@@ -167,19 +216,17 @@ bool HnswGraph::search(const float* query, std::size_t k, std::size_t ef, Accept
     const std::uint32_t* links = links_at(current.id, 0);
     const std::uint32_t count = links[0];
     fresh.clear();
-    fresh_vectors.clear();
     for (std::uint32_t j = 1; j <= count; ++j) {
       if (j < count) {
         __builtin_prefetch(visited->address(links[j + 1]));
       }
       const std::uint32_t n = links[j];
       if (!visited->test_and_mark(n)) {
-        __builtin_prefetch(vectors_[n]);
+        distances.prefetch(n);
         if (filter_data != nullptr) { // what accept() will read for this node
           __builtin_prefetch(filter_data + static_cast<std::size_t>(n) * filter_stride);
         }
         fresh.push_back(n);
-        fresh_vectors.push_back(vectors_[n]);
       }
     }
     if (fresh.empty()) {
@@ -190,7 +237,7 @@ bool HnswGraph::search(const float* query, std::size_t k, std::size_t ef, Accept
     }
     max_scored -= fresh.size();
     fresh_distances.resize(fresh.size());
-    scorer_.gather(query, fresh_vectors.data(), fresh.size(), fresh_distances.data());
+    distances.gather(fresh.data(), fresh.size(), fresh_distances.data());
     for (std::size_t j = 0; j < fresh.size(); ++j) {
       const Neighbor next{fresh_distances[j], fresh[j]};
       if (results.size() < ef || next.distance < bound) {

@@ -1,0 +1,158 @@
+// Scalar int8 quantization: the bounds it trains (with and without outliers), the error of
+// every distance against float within the bound the rounding allows, and codes in files.
+#include "core/index/scalar_quantizer.hpp"
+#include "support/test_plugins.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+namespace vdb {
+namespace {
+
+constexpr std::size_t kDim = 96;
+
+std::vector<std::vector<float>> random_vectors(std::size_t n, unsigned seed, float lo = -1.0F,
+                                               float hi = 1.0F) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> u(lo, hi);
+  std::vector<std::vector<float>> out(n, std::vector<float>(kDim));
+  for (auto& v : out) {
+    for (float& x : v) {
+      x = u(gen);
+    }
+  }
+  return out;
+}
+
+std::vector<const float*> pointers(const std::vector<std::vector<float>>& vectors) {
+  std::vector<const float*> out;
+  for (const auto& v : vectors) {
+    out.push_back(v.data());
+  }
+  return out;
+}
+
+const DistanceBackend& backend() {
+  static const DistanceBackend b(
+      test::built_plugins().find(VDB_PLUGIN_DISTANCE, std::string_view("scalar")));
+  return b;
+}
+
+TEST(ScalarQuantizer, BoundsAreTheMinAndMaxOrAQuantileThatIgnoresOutliers) {
+  auto vectors = random_vectors(2000, 1, -0.5F, 0.75F);
+  const auto all = QuantizedVectors::train(pointers(vectors), kDim, 1.0);
+  EXPECT_NEAR(all.low, -0.5F, 0.01F);
+  EXPECT_NEAR(all.high, 0.75F, 0.01F);
+  // One extreme value stretches min/max, not the 0.99 interval.
+  vectors[17][3] = 1000.0F;
+  const auto stretched = QuantizedVectors::train(pointers(vectors), kDim, 1.0);
+  EXPECT_EQ(stretched.high, 1000.0F);
+  const auto clipped = QuantizedVectors::train(pointers(vectors), kDim, 0.99);
+  EXPECT_NEAR(clipped.low, -0.5F + 1.25F * 0.005F, 0.02F);
+  EXPECT_NEAR(clipped.high, 0.75F - 1.25F * 0.005F, 0.02F);
+  // The outlier's code is clamped to 127 and the others keep their resolution.
+  const auto q = QuantizedVectors::encode(pointers(vectors), kDim, Metric::dot, clipped);
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->codes(17)[3], 127);
+  std::size_t zeros = 0;
+  std::size_t tops = 0;
+  for (std::uint32_t id = 0; id < q->size(); ++id) {
+    for (std::size_t i = 0; i < kDim; ++i) {
+      zeros += q->codes(id)[i] == 0 ? 1 : 0;
+      tops += q->codes(id)[i] == 127 ? 1 : 0;
+    }
+  }
+  // 0.5% of the values fall below the interval and 0.5% above (clamped to the ends); the end
+  // codes also hold the half step of rounding inside it (0.99 / 254 of the values).
+  const double values = 2000.0 * kDim;
+  const double end_share = 0.005 + 0.99 / 254.0;
+  EXPECT_NEAR(static_cast<double>(zeros) / values, end_share, 0.002);
+  EXPECT_NEAR(static_cast<double>(tops) / values, end_share, 0.002);
+  // Manhattan has no quantized form.
+  EXPECT_EQ(QuantizedVectors::encode(pointers(vectors), kDim, Metric::l1, clipped), nullptr);
+}
+
+// Each value is off by at most alpha / 2 after rounding (no clipping with min/max bounds):
+//   dot: |q.x - q'.x'| <= alpha/2 (|q|_1 + |x|_1) + d alpha^2 / 4
+//   l2:  ||q-x|^2 - |q'-x'|^2| <= 2 alpha |q-x|_1 + d alpha^2
+TEST(ScalarQuantizer, EveryDistanceIsWithinTheRoundingBoundOfFloat) {
+  const auto vectors = random_vectors(500, 2, -0.8F, 1.2F);
+  const auto queries = random_vectors(20, 3, -0.8F, 1.2F);
+  for (const Metric metric : {Metric::dot, Metric::l2sq}) {
+    SCOPED_TRACE(metric == Metric::dot ? "dot" : "l2sq");
+    const auto bounds = QuantizedVectors::train(pointers(vectors), kDim, 1.0);
+    auto all = pointers(vectors);
+    const auto q = QuantizedVectors::encode(all, kDim, metric, bounds);
+    ASSERT_NE(q, nullptr);
+    const float alpha = (bounds.high - bounds.low) / 127.0F;
+    const VectorScorer exact(backend(), metric, kDim);
+    double worst = 0;
+    for (const auto& query : queries) {
+      const auto encoded = q->encode_query(query.data());
+      const QuantizedDistances distances{q.get(), &encoded, &backend()};
+      for (std::uint32_t id = 0; id < vectors.size(); ++id) {
+        const float want = exact(query.data(), vectors[id].data());
+        const float got = distances.to(id);
+        double l1_q = 0;
+        double l1_x = 0;
+        double l1_diff = 0;
+        for (std::size_t i = 0; i < kDim; ++i) {
+          l1_q += std::fabs(query[i]);
+          l1_x += std::fabs(vectors[id][i]);
+          l1_diff += std::fabs(query[i] - vectors[id][i]);
+        }
+        const double bound = metric == Metric::dot
+                                 ? alpha / 2.0 * (l1_q + l1_x) + kDim * alpha * alpha / 4.0
+                                 : 2.0 * alpha * l1_diff + kDim * alpha * alpha;
+        ASSERT_LE(std::fabs(got - want), bound * 1.001 + 1e-4) << "vector " << id;
+        worst = std::max(worst, std::fabs(got - want) / bound);
+      }
+    }
+    EXPECT_LT(worst, 0.5); // in practice errors cancel: far inside the worst case
+  }
+}
+
+TEST(ScalarQuantizer, GatherGivesWhatOneAtATimeGives) {
+  const auto vectors = random_vectors(64, 4);
+  const auto q = QuantizedVectors::encode(pointers(vectors), kDim, Metric::dot,
+                                          QuantizedVectors::train(pointers(vectors), kDim, 0.99));
+  const auto encoded = q->encode_query(vectors[5].data());
+  const QuantizedDistances distances{q.get(), &encoded, &backend()};
+  std::vector<std::uint32_t> nodes{3, 5, 63, 0, 17};
+  std::vector<float> out(nodes.size());
+  distances.gather(nodes.data(), nodes.size(), out.data());
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    EXPECT_EQ(out[i], distances.to(nodes[i]));
+  }
+}
+
+TEST(ScalarQuantizer, CodesRoundTripThroughBytesAndBadOnesAreRefused) {
+  const auto vectors = random_vectors(40, 5);
+  auto all = pointers(vectors);
+  all[7] = nullptr; // a node left out
+  const auto q =
+      QuantizedVectors::encode(all, kDim, Metric::l2sq, QuantizedVectors::train(all, kDim, 0.95));
+  std::string bytes;
+  q->save(bytes);
+  auto back = QuantizedVectors::load(bytes, all.size(), kDim, Metric::l2sq, "codes-0.vdb");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  const auto encoded = q->encode_query(vectors[1].data());
+  for (std::uint32_t id = 0; id < all.size(); ++id) {
+    EXPECT_EQ(std::memcmp((*back)->record(id), q->record(id), kDim + 4), 0);
+  }
+  // The wrong count, a truncation, a code above 127.
+  EXPECT_FALSE(QuantizedVectors::load(bytes, all.size() + 1, kDim, Metric::l2sq, "c").ok());
+  EXPECT_FALSE(
+      QuantizedVectors::load(bytes.substr(0, bytes.size() - 1), all.size(), kDim, Metric::l2sq, "c")
+          .ok());
+  std::string bad = bytes;
+  bad[bad.size() - 50] = static_cast<char>(200);
+  const auto refused = QuantizedVectors::load(bad, all.size(), kDim, Metric::l2sq, "codes-0.vdb");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("codes-0.vdb"), std::string::npos);
+}
+
+} // namespace
+} // namespace vdb
