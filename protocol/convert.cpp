@@ -378,6 +378,14 @@ Expected<Query> get_query(rpc::Query::Reader in, const std::string& field) {
   q.hnsw_ef = in.getHnswEf();
   q.exact = in.getExact();
   q.indexed_only = in.getIndexedOnly();
+  if (in.hasQuantization()) {
+    const auto quantization = in.getQuantization();
+    q.quantization.ignore = quantization.getIgnore();
+    if (quantization.getHasRescore()) {
+      q.quantization.rescore = quantization.getRescore();
+    }
+    q.quantization.oversampling = quantization.getOversampling();
+  }
   return q;
 }
 
@@ -398,6 +406,11 @@ void put_query(const Query& q, rpc::Query::Builder out) {
   out.setHnswEf(static_cast<std::uint32_t>(std::min<std::size_t>(q.hnsw_ef, UINT32_MAX)));
   out.setExact(q.exact);
   out.setIndexedOnly(q.indexed_only);
+  auto quantization = out.initQuantization();
+  quantization.setIgnore(q.quantization.ignore);
+  quantization.setHasRescore(q.quantization.rescore.has_value());
+  quantization.setRescore(q.quantization.rescore.value_or(false));
+  quantization.setOversampling(q.quantization.oversampling);
 }
 
 namespace {

@@ -98,6 +98,15 @@ struct Query {
   hnswEf @9 :UInt32;        # 0: the index's ef_construct
   exact @10 :Bool;
   indexedOnly @11 :Bool;
+  quantization @12 :QuantizationParams;
+}
+
+# Qdrant's params.quantization: how a search uses quantized codes.
+struct QuantizationParams {
+  ignore @0 :Bool;          # score on the original vectors
+  hasRescore @1 :Bool;      # false: the default (no rescoring for scalar)
+  rescore @2 :Bool;         # re-rank the candidates on the original vectors
+  oversampling @3 :Float64 = 1.0;  # candidates by code score: oversampling x limit (1..100)
 }
 
 struct Hits {

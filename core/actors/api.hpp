@@ -39,6 +39,7 @@ struct Query {
   std::size_t hnsw_ef = 0; ///< 0: the index's ef_construct
   bool exact = false;
   bool indexed_only = false;
+  QuantizationSearch quantization;
 };
 
 /// The engine's request for a query whose filter is parsed (`filter` is borrowed; null: none).
@@ -55,6 +56,7 @@ inline SearchRequest to_search_request(const Query& q, const Filter* filter) {
   r.hnsw_ef = q.hnsw_ef;
   r.exact = q.exact;
   r.indexed_only = q.indexed_only;
+  r.quantization = q.quantization;
   return r;
 }
 

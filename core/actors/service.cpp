@@ -131,6 +131,13 @@ Json info_json(const CollectionInfo& info) {
             {"mmap_vector_bytes", info.storage.mmap_vector_bytes},
             {"mmap_payload_bytes", info.storage.mmap_payload_bytes},
             {"payload_indexes_built_at_start", info.storage.payload_indexes_built_at_start}}},
+          {"memory",
+           {{"vectors_ram", info.memory.vectors_ram},
+            {"vectors_mmap", info.memory.vectors_mmap},
+            {"codes_ram", info.memory.codes_ram},
+            {"graph_ram", info.memory.graph_ram},
+            {"payload_ram", info.memory.payload_ram},
+            {"payload_mmap", info.memory.payload_mmap}}},
           {"config", to_json(info.config)}};
 }
 

@@ -641,6 +641,9 @@ Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest
   if (request.score_threshold && !std::isfinite(*request.score_threshold)) {
     return invalid(field + "score_threshold", "must be a finite number");
   }
+  if (!(request.quantization.oversampling >= 1.0 && request.quantization.oversampling <= 100.0)) {
+    return invalid(field + "params.quantization.oversampling", "must be in 1..100");
+  }
 
   std::vector<float> query = request.vector;
   if (params.distance == Distance::cosine) {
@@ -654,6 +657,7 @@ Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest
   s.filter = request.filter;
   s.ef = request.hnsw_ef;
   s.exact = request.exact;
+  s.quantization = request.quantization;
   s.full_scan_points = hnsw.full_scan_threshold * 1024 / (params.size * sizeof(float));
 
   const ScoreRule rule{params.distance};
@@ -733,6 +737,12 @@ CollectionInfo Collection::info() const {
   for (const auto& segment : segments_) {
     out.storage.mmap_vector_bytes += segment->file_vector_bytes();
     out.storage.mmap_payload_bytes += segment->file_payload_bytes();
+    out.memory.vectors_mmap += segment->file_vector_bytes();
+    out.memory.vectors_ram += segment->ram_vector_bytes();
+    out.memory.codes_ram += segment->code_bytes();
+    out.memory.graph_ram += segment->graph_bytes();
+    out.memory.payload_ram += segment->ram_payload_bytes();
+    out.memory.payload_mmap += segment->file_payload_bytes();
   }
   out.config = config_;
   return out;
@@ -872,8 +882,8 @@ Expected<bool> Collection::optimize_step() {
   return true;
 }
 
-Expected<std::map<std::string, std::unique_ptr<HnswGraph>>>
-Collection::build_graphs(std::vector<Segment::GraphInput> inputs, std::uint64_t points) {
+Expected<Segment::Built> Collection::build_graphs(std::vector<Segment::GraphInput> inputs,
+                                                  std::uint64_t points) {
   progress_total_ = points * inputs.size();
   progress_ = 0;
   running_ = true;

@@ -44,6 +44,7 @@ struct SearchRequest {
   std::size_t hnsw_ef = 0;   ///< 0: the vector's ef_construct
   bool exact = false;        ///< brute force on every segment
   bool indexed_only = false; ///< skip segments too large to scan that have no index yet
+  QuantizationSearch quantization;
 };
 
 struct ScrollRequest {
@@ -88,6 +89,17 @@ struct StorageInfo {
   std::uint64_t payload_indexes_built_at_start = 0;
 };
 
+/// Where the collection's bytes live: RAM or mmap files (whose pages the kernel loads and
+/// evicts as they are read).
+struct MemoryInfo {
+  std::uint64_t vectors_ram = 0;  ///< original vectors held in RAM
+  std::uint64_t vectors_mmap = 0; ///< original vectors in mmap files
+  std::uint64_t codes_ram = 0;    ///< quantized codes with their corrections (always in RAM)
+  std::uint64_t graph_ram = 0;    ///< HNSW links
+  std::uint64_t payload_ram = 0;  ///< payloads held in RAM (their CBOR size)
+  std::uint64_t payload_mmap = 0; ///< payload files (on_disk_payload)
+};
+
 struct CollectionInfo {
   std::uint64_t points_count = 0;
   std::vector<SegmentInfo> segments;
@@ -96,6 +108,7 @@ struct CollectionInfo {
   std::map<std::string, PayloadIndex::FieldInfo> payload_schema;
   std::uint64_t last_operation = 0;
   StorageInfo storage;
+  MemoryInfo memory;
   CollectionConfig config;
 };
 
@@ -284,8 +297,8 @@ private:
   Expected<bool> optimize_step();
   Status rebuild(std::vector<Segment*> sources, const char* task);
   /// Builds graphs without any lock, reporting progress in info(); `points` is the total.
-  Expected<std::map<std::string, std::unique_ptr<HnswGraph>>>
-  build_graphs(std::vector<Segment::GraphInput> inputs, std::uint64_t points);
+  Expected<Segment::Built> build_graphs(std::vector<Segment::GraphInput> inputs,
+                                        std::uint64_t points);
   void wake_optimizer();
 
   const std::string name_;

@@ -315,6 +315,13 @@ Expected<CollectionConfig> parse_collection_config(const Json& body,
   }
   VDB_TRY(r.boolean("on_disk_payload", out.on_disk_payload));
   VDB_TRY(r.finish());
+  for (const auto& [name, v] : out.vectors) {
+    if (v.quantization_config && v.distance == Distance::manhattan) {
+      return invalid(name.empty() ? "collection.vectors.quantization_config"
+                                  : "collection.vectors." + name + ".quantization_config",
+                     "scalar quantization serves Cosine, Dot and Euclid, not Manhattan");
+    }
+  }
   return out;
 }
 

@@ -93,8 +93,15 @@ Expected<std::unique_ptr<Segment>> Segment::create(std::uint64_t id, const Colle
     options.record_size = static_cast<std::uint64_t>(params.size) * sizeof(float);
     auto store = RecordStore::open(context.vector_storage, options);
     VDB_TRY(store);
-    s->columns_[name] = VectorColumn{
-        params, params.hnsw_config.value_or(config.hnsw_config), std::move(*store), {}, {}};
+    s->columns_[name] = VectorColumn{params,
+                                     params.hnsw_config.value_or(config.hnsw_config),
+                                     std::move(*store),
+                                     {},
+                                     {},
+                                     false,
+                                     params.quantization_config ? params.quantization_config
+                                                                : config.quantization_config,
+                                     nullptr};
   }
   return s;
 }
@@ -223,17 +230,28 @@ std::uint64_t Segment::vector_bytes() const noexcept {
   return bytes;
 }
 
-std::vector<SegmentHit> Segment::exact(const VectorColumn& column, const float* query,
-                                       std::size_t k, const FilterPlan& plan) const {
+std::vector<SegmentHit> Segment::exact(const VectorColumn& column, const SegmentSearch& request,
+                                       const FilterPlan& plan) const {
   const VectorScorer scorer(context_.distance, metric_of(column.params.distance),
                             column.params.size);
-  TopK top(k, *this);
+  const QuantizedVectors* codes = codes_for(column, request);
+  std::optional<QuantizedVectors::Query> coded;
+  std::optional<QuantizedDistances> quantized;
+  if (codes != nullptr) {
+    coded = codes->encode_query(request.query);
+    quantized = QuantizedDistances{codes, &*coded, &context_.distance};
+  }
+  TopK top(codes != nullptr ? oversampled(request.k, request) : request.k, *this);
   const float* block[kScoreBlock];
   PointOffset offsets[kScoreBlock];
   float distances[kScoreBlock];
   std::size_t n = 0;
   const auto flush = [&] {
-    scorer.gather(query, block, n, distances);
+    if (quantized) {
+      quantized->gather(offsets, n, distances);
+    } else {
+      scorer.gather(request.query, block, n, distances);
+    }
     for (std::size_t i = 0; i < n; ++i) {
       top.push({-distances[i], offsets[i]});
     }
@@ -267,7 +285,31 @@ std::vector<SegmentHit> Segment::exact(const VectorColumn& column, const float* 
   if (n != 0) {
     flush();
   }
-  return top.take();
+  return codes != nullptr ? finish_quantized(column, request, top.take()) : top.take();
+}
+
+std::size_t Segment::oversampled(std::size_t k, const SegmentSearch& request) noexcept {
+  const double wanted = std::ceil(static_cast<double>(k) * request.quantization.oversampling);
+  return std::max(k, static_cast<std::size_t>(std::min(wanted, 1e9)));
+}
+
+std::vector<SegmentHit> Segment::finish_quantized(const VectorColumn& column,
+                                                  const SegmentSearch& request,
+                                                  std::vector<SegmentHit> hits) const {
+  if (request.quantization.rescore.value_or(false)) {
+    const VectorScorer scorer(context_.distance, metric_of(column.params.distance),
+                              column.params.size);
+    for (SegmentHit& h : hits) {
+      h.key = -scorer(request.query, column.pointers[h.offset]);
+    }
+    std::sort(hits.begin(), hits.end(), [this](const SegmentHit& a, const SegmentHit& b) {
+      return a.key > b.key || (a.key == b.key && ids_[a.offset] < ids_[b.offset]);
+    });
+  }
+  if (hits.size() > request.k) {
+    hits.resize(request.k);
+  }
+  return hits;
 }
 
 Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) const {
@@ -277,7 +319,7 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
   const bool filtered = request.filter != nullptr && !request.filter->empty();
   const auto scan = [&]() {
     const FilterPlan plan = FilterPlan::compile(request.filter, payload_index_, *this);
-    return exact(column, request.query, request.k, plan);
+    return exact(column, request, plan);
   };
 
   // The planner: brute force over the matching points when there are few of them (below
@@ -324,7 +366,7 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
     }
     if (matching < request.full_scan_points) {
       // A plan that folded into one bitmap serves the scan as it is.
-      return plan.exact() != nullptr ? exact(column, request.query, request.k, plan) : scan();
+      return plan.exact() != nullptr ? exact(column, request, plan) : scan();
     }
     p = static_cast<double>(matching) /
         static_cast<double>(std::max<std::uint64_t>(1, live_.cardinality()));
@@ -353,33 +395,48 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
       filtered ? static_cast<std::size_t>(static_cast<double>(matching) / kVisitCost)
                : std::numeric_limits<std::size_t>::max();
   const auto check = plan.check_data(); // prefetched with each neighbour's vector
+  // With quantization the graph is walked on codes, for oversampling x k candidates.
+  const QuantizedVectors* codes = codes_for(column, request);
+  std::optional<QuantizedVectors::Query> coded;
+  if (codes != nullptr) {
+    coded = codes->encode_query(request.query);
+  }
+  const std::size_t k = codes != nullptr ? oversampled(request.k, request) : request.k;
+  const auto walk = [&](std::size_t beam, auto accept, std::size_t max_scored,
+                        std::pair<const char*, std::size_t> data = {nullptr, 0}) {
+    if (codes != nullptr) {
+      return graph->search_with(QuantizedDistances{codes, &*coded, &context_.distance}, k, beam,
+                                accept, found, max_scored, data.first, data.second);
+    }
+    return graph->search(request.query, k, beam, accept, found, max_scored, data.first,
+                         data.second);
+  };
+  constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
   const auto run = [&](std::size_t beam) {
     if (const Bitmap* all = plan.exact(); filtered && all != nullptr) {
-      return graph->search(request.query, request.k, beam, counted([&](std::uint32_t id) {
-                             return all->contains(id) && present.contains(id);
-                           }),
-                           found, budget);
+      return walk(beam, counted([&](std::uint32_t id) {
+                    return all->contains(id) && present.contains(id);
+                  }),
+                  budget);
     }
     if (filtered && present.cardinality() == slots()) {
       // Nothing deleted, every point holds this vector: only the filter to check.
-      return graph->search(request.query, request.k, beam,
-                           counted([&](std::uint32_t id) { return plan.matches(id); }), found,
-                           budget, check.first, check.second);
+      return walk(beam, counted([&](std::uint32_t id) { return plan.matches(id); }), budget, check);
     }
     if (filtered) {
-      return graph->search(request.query, request.k, beam, counted([&](std::uint32_t id) {
-                             return live_.contains(id) && present.contains(id) && plan.matches(id);
-                           }),
-                           found, budget);
+      return walk(beam, counted([&](std::uint32_t id) {
+                    return live_.contains(id) && present.contains(id) && plan.matches(id);
+                  }),
+                  budget);
     }
     if (present.cardinality() == slots()) {
       // Nothing deleted, every point holds this vector: no check per visited node.
-      return graph->search(
-          request.query, request.k, beam, [](std::uint32_t) { return true; }, found);
+      return walk(
+          beam, [](std::uint32_t) { return true; }, kUnbounded);
     }
-    return graph->search(
-        request.query, request.k, beam,
-        [&](std::uint32_t id) { return live_.contains(id) && present.contains(id); }, found);
+    return walk(
+        beam, [&](std::uint32_t id) { return live_.contains(id) && present.contains(id); },
+        kUnbounded);
   };
   if (!run(ef)) {
     return scan();
@@ -407,7 +464,7 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
   std::stable_sort(out.begin(), out.end(), [this](const SegmentHit& a, const SegmentHit& b) {
     return a.key > b.key || (a.key == b.key && ids_[a.offset] < ids_[b.offset]);
   });
-  return out;
+  return codes != nullptr ? finish_quantized(column, request, std::move(out)) : out;
 }
 
 VectorScorer Segment::scorer(const VectorColumn& column) const {
@@ -433,23 +490,77 @@ std::vector<Segment::GraphInput> Segment::graph_inputs() const {
     params.m = column.hnsw.m;
     params.ef_construct = column.hnsw.ef_construct;
     params.threads = column.hnsw.max_indexing_threads;
-    out.push_back(GraphInput{name, std::move(vectors), scorer(column), params});
+    std::optional<double> quantile;
+    if (column.quantization && column.params.distance != Distance::manhattan) {
+      quantile = column.quantization->scalar.quantile.value_or(1.0);
+    }
+    out.push_back(GraphInput{name, std::move(vectors), scorer(column), params, quantile});
   }
   return out;
 }
 
-Expected<std::map<std::string, std::unique_ptr<HnswGraph>>>
-Segment::build_graphs(std::vector<GraphInput> inputs, const std::atomic<bool>& cancel,
-                      std::atomic<std::size_t>& progress) {
-  std::map<std::string, std::unique_ptr<HnswGraph>> out;
+Expected<Segment::Built> Segment::build_graphs(std::vector<GraphInput> inputs,
+                                               const std::atomic<bool>& cancel,
+                                               std::atomic<std::size_t>& progress) {
+  Built out;
   for (GraphInput& input : inputs) {
-    out[input.name] =
+    if (input.quantile) {
+      const std::size_t dim = input.scorer.dim();
+      out.codes[input.name] =
+          QuantizedVectors::encode(input.vectors, dim, input.scorer.metric(),
+                                   QuantizedVectors::train(input.vectors, dim, *input.quantile));
+    }
+    out.graphs[input.name] =
         HnswGraph::build(std::move(input.vectors), input.scorer, input.params, &progress, &cancel);
     if (cancel.load()) {
       return Error{Errc::unavailable, "index build cancelled"};
     }
   }
   return out;
+}
+
+std::uint64_t Segment::code_bytes() const noexcept {
+  std::uint64_t bytes = 0;
+  for (const auto& [name, column] : columns_) {
+    bytes += column.quantized ? column.quantized->memory_bytes() : 0;
+  }
+  return bytes;
+}
+
+std::uint64_t Segment::ram_vector_bytes() const noexcept {
+  std::uint64_t bytes = 0;
+  for (const auto& [name, column] : columns_) {
+    if (!column.in_file) {
+      bytes += static_cast<std::uint64_t>(ids_.size()) * column.params.size * sizeof(float);
+    }
+  }
+  return bytes;
+}
+
+std::uint64_t Segment::ram_payload_bytes() const {
+  std::lock_guard lock(payload_bytes_mutex_);
+  if (payload_bytes_.first != changes_) {
+    std::uint64_t bytes = 0;
+    const auto add = [&bytes](const Json& payload) {
+      bytes += payload.is_null() ? 0 : Json::to_cbor(payload).size();
+    };
+    for (const Json& payload : payloads_) {
+      add(payload);
+    }
+    for (const auto& [offset, payload] : payload_edits_) {
+      add(payload);
+    }
+    payload_bytes_ = {changes_, bytes};
+  }
+  return payload_bytes_.second;
+}
+
+std::uint64_t Segment::graph_bytes() const noexcept {
+  std::uint64_t bytes = 0;
+  for (const auto& [name, graph] : graphs_) {
+    bytes += graph->memory_bytes();
+  }
+  return bytes;
 }
 
 } // namespace vdb

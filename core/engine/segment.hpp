@@ -13,6 +13,7 @@
 #include "core/engine/payload_index.hpp"
 #include "core/engine/point.hpp"
 #include "core/index/hnsw_graph.hpp"
+#include "core/index/scalar_quantizer.hpp"
 #include "core/plugin_host/record_store.hpp"
 #include "core/storage/files.hpp"
 
@@ -20,6 +21,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -53,6 +55,13 @@ struct SegmentHit {
 };
 
 /// What a segment search needs besides the query.
+/// Search-time quantization settings (Qdrant's `params.quantization`).
+struct QuantizationSearch {
+  bool ignore = false;         ///< score on the original vectors
+  std::optional<bool> rescore; ///< re-rank candidates on the originals (unset: false)
+  double oversampling = 1.0;   ///< candidates fetched by code score: oversampling x limit
+};
+
 struct SegmentSearch {
   const std::string* vector_name = nullptr;
   const float* query = nullptr; ///< normalised for Cosine
@@ -61,6 +70,7 @@ struct SegmentSearch {
   std::size_t ef = 0;               ///< 0: ef_construct
   bool exact = false;               ///< brute force even with a graph
   std::size_t full_scan_points = 0; ///< below this many candidates, brute force
+  QuantizationSearch quantization;
 };
 
 class Segment final : public PointSource {
@@ -137,17 +147,34 @@ public:
     std::vector<const float*> vectors; ///< by offset; null for absent or deleted points
     VectorScorer scorer;
     HnswParams params;
+    std::optional<double> quantile; ///< set: quantize the vectors too (scalar int8)
   };
   std::vector<GraphInput> graph_inputs() const;
-  /// Builds the graphs from inputs, without any lock. Fails when cancelled.
-  static Expected<std::map<std::string, std::unique_ptr<HnswGraph>>>
-  build_graphs(std::vector<GraphInput> inputs, const std::atomic<bool>& cancel,
-               std::atomic<std::size_t>& progress);
-  /// Installs built graphs (the collection holds its write lock).
-  void install_graphs(std::map<std::string, std::unique_ptr<HnswGraph>> graphs) {
-    graphs_ = std::move(graphs);
+  /// What indexing builds: the graphs and, with quantization, the codes, by vector name.
+  struct Built {
+    std::map<std::string, std::unique_ptr<HnswGraph>> graphs;
+    std::map<std::string, std::unique_ptr<QuantizedVectors>> codes;
+  };
+  /// Builds the graphs (and codes) from inputs, without any lock. Fails when cancelled.
+  static Expected<Built> build_graphs(std::vector<GraphInput> inputs,
+                                      const std::atomic<bool>& cancel,
+                                      std::atomic<std::size_t>& progress);
+  /// Installs what was built (the collection holds its write lock).
+  void install_graphs(Built built) {
+    graphs_ = std::move(built.graphs);
+    for (auto& [name, codes] : built.codes) {
+      columns_.at(name).quantized = std::move(codes);
+    }
     graphs_saved_ = false;
   }
+  /// Bytes of quantized codes (with their corrections) held in RAM.
+  std::uint64_t code_bytes() const noexcept;
+  /// Bytes of graph links held in RAM.
+  std::uint64_t graph_bytes() const noexcept;
+  /// Bytes of vectors held in RAM (every slot, deleted ones too, until a vacuum).
+  std::uint64_t ram_vector_bytes() const noexcept;
+  /// The CBOR size of the payloads held in RAM, recomputed only after a change.
+  std::uint64_t ram_payload_bytes() const;
 
   // ---- files (segment_files.cpp) ----
   // A segment's files live in one directory: "points-<generation>.vdb" holds what changes
@@ -191,13 +218,26 @@ private:
     Bitmap present;
     std::vector<const float*> pointers; // record i's address (stable while the store lives)
     bool in_file = false;               // the store is the mmap plugin's file
+    std::optional<QuantizationConfig> quantization; // the vector's, else the collection's
+    std::unique_ptr<QuantizedVectors> quantized;    // codes of a sealed, indexed segment
   };
 
   Segment(std::uint64_t id, const EngineContext& context) : id_(id), context_(context) {}
   VectorScorer scorer(const VectorColumn& column) const;
   Status write_vector(VectorColumn& column, PointOffset offset, const std::vector<float>& v);
-  std::vector<SegmentHit> exact(const VectorColumn& column, const float* query, std::size_t k,
+  std::vector<SegmentHit> exact(const VectorColumn& column, const SegmentSearch& request,
                                 const FilterPlan& plan) const;
+  /// The codes a search scores on (null: the originals).
+  static const QuantizedVectors* codes_for(const VectorColumn& column,
+                                           const SegmentSearch& request) noexcept {
+    return request.exact || request.quantization.ignore ? nullptr : column.quantized.get();
+  }
+  /// How many candidates to fetch by code score for k results.
+  static std::size_t oversampled(std::size_t k, const SegmentSearch& request) noexcept;
+  /// Candidates found on codes, best first, turned into k hits: re-ranked on the originals
+  /// when the request says rescore.
+  std::vector<SegmentHit> finish_quantized(const VectorColumn& column, const SegmentSearch& request,
+                                           std::vector<SegmentHit> hits) const;
 
   std::uint64_t id_;
   const EngineContext& context_;
@@ -214,6 +254,8 @@ private:
   PayloadIndex payload_index_;
   std::map<std::string, std::unique_ptr<HnswGraph>> graphs_;
   std::uint64_t changes_ = 0;
+  mutable std::mutex payload_bytes_mutex_;
+  mutable std::pair<std::uint64_t, std::uint64_t> payload_bytes_{~0ULL, 0}; // changes_, bytes
   bool vectors_saved_ = false; // a sealed segment's vector files are written
   bool graphs_saved_ = false;
 };

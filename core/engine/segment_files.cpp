@@ -78,6 +78,8 @@ enum class Kept : std::uint8_t {
 std::string vectors_file(std::size_t i) { return "vectors-" + std::to_string(i) + ".vdb"; }
 std::string mmap_file(std::size_t i) { return "vectors-" + std::to_string(i) + ".mmap"; }
 std::string graph_file(std::size_t i) { return "graph-" + std::to_string(i) + ".vdb"; }
+std::string codes_file(std::size_t i) { return "codes-" + std::to_string(i) + ".vdb"; }
+constexpr std::string_view kCodesMagic = "VDBCODES";
 
 } // namespace
 
@@ -163,6 +165,11 @@ Status Segment::save_immutable(const fs::path& dir) {
         std::string body;
         it->second->save(body);
         VDB_TRY(write_checked_file(dir / graph_file(i), kGraphMagic, kFormat, body));
+      }
+      if (columns_.at(name).quantized) {
+        std::string body;
+        columns_.at(name).quantized->save(body);
+        VDB_TRY(write_checked_file(dir / codes_file(i), kCodesMagic, kFormat, body));
       }
       ++i;
     }
@@ -261,9 +268,15 @@ Expected<std::unique_ptr<Segment>> Segment::load(const fs::path& dir, std::strin
     VDB_TRY(present);
     auto kept = r.get<std::uint8_t>();
     VDB_TRY(kept);
-    VectorColumn column{params,  params.hnsw_config.value_or(config.hnsw_config),
-                        nullptr, std::move(*present),
-                        {},      false};
+    VectorColumn column{params,
+                        params.hnsw_config.value_or(config.hnsw_config),
+                        nullptr,
+                        std::move(*present),
+                        {},
+                        false,
+                        params.quantization_config ? params.quantization_config
+                                                   : config.quantization_config,
+                        nullptr};
     const std::uint64_t record_size = static_cast<std::uint64_t>(params.size) * sizeof(float);
     std::string file_bytes;
     std::string_view raw; // the vectors of every slot, when they are read into RAM
@@ -346,6 +359,17 @@ Expected<std::unique_ptr<Segment>> Segment::load(const fs::path& dir, std::strin
     auto graph = HnswGraph::load(*body, column.pointers, s->scorer(column), path.string());
     VDB_TRY(graph);
     s->graphs_[name] = std::move(*graph);
+    // Its quantized codes, when the vector is quantized.
+    const fs::path codes_path = dir / codes_file(i - 1);
+    if (column.quantization && fs::exists(codes_path)) {
+      auto codes = read_checked_file(codes_path, kCodesMagic, kFormat);
+      VDB_TRY(codes);
+      const VectorScorer scorer = s->scorer(column);
+      auto quantized = QuantizedVectors::load(*codes, *slots, column.params.size, scorer.metric(),
+                                              codes_path.string());
+      VDB_TRY(quantized);
+      s->columns_.at(name).quantized = std::move(*quantized);
+    }
   }
   s->vectors_saved_ = !s->appendable_;
   s->graphs_saved_ = true;

@@ -1,17 +1,22 @@
-// Scalar int8 quantization of one segment's vectors: each value x becomes a code
-// c = clamp(round((x - offset) / alpha), 0, 127), with offset and alpha from the bounds of the
-// values (the `quantile` interval of a sample, so one outlier does not stretch the range). Codes
+// Scalar int8 quantization of one segment's vectors. Each dimension i has its own bounds
+// [low_i, high_i] (the `quantile` interval of that dimension's values in a sample, so one
+// outlier does not stretch the range) and its value x_i becomes the code
+// c_i = clamp(round((x_i - low_i) / a_i), 0, 127) with a_i = (high_i - low_i) / 127. Codes
 // use 7 bits: they read the same as signed and unsigned bytes, which is what the distance
 // plugins' int8 kernels multiply (see plugin_api.h).
 //
-// Distances come out of one integer dot product D = sum c_q[i] * c_x[i] and two corrections,
-// one stored per vector and one computed per query. With x ~ alpha * c + offset in d dimensions:
+// The query is not clipped to those bounds: it is quantized on its own, per search
+// (asymmetrically). With y_i = q_i a_i, y_i ~ b c'_i + m (b and m from the query's own range):
 //
-//   dot:   q.x   ~ alpha^2 D + alpha offset (sum c_q) + [alpha offset (sum c_x) + d offset^2]
-//   l2sq: |q-x|^2 ~ alpha^2 (sum c_q^2) + [alpha^2 (sum c_x^2)] - 2 alpha^2 D   (offset cancels)
+//   q.x ~ sum q_i (a_i c_i + low_i) = sum y_i c_i + sum q_i low_i
+//       ~ b D + m S_x + Q0,  where D = sum c'_i c_i (the int8 kernel), S_x = sum c_i (stored
+//                             per vector), Q0 = sum q_i low_i (per query)
+//   |q - x|^2 = |q|^2 + |x|^2 - 2 q.x, with |x|^2 the exact norm stored per vector.
 //
-// the bracketed terms being the vector's stored correction. Distances are "smaller is closer",
-// like VectorScorer's: the dot product is negated. Manhattan has no such form and is refused.
+// Qdrant quantizes with one interval for all dimensions and the query with the vectors' bounds;
+// per-dimension bounds and an unclipped query lose less (docs/benchmarks.md measures it).
+// Distances are "smaller is closer", like VectorScorer's: dot products are negated. Manhattan has
+// no such form and is refused.
 #pragma once
 
 #include "core/common/error.hpp"
@@ -28,11 +33,12 @@ namespace vdb {
 
 class QuantizedVectors {
 public:
-  /// The bounds of a quantile interval: `quantile` of the values of up to `sample` vectors lie
-  /// inside [low, high], the rest equally below and above (1.0: the minimum and maximum).
+  /// Per dimension, the bounds of a quantile interval: `quantile` of the dimension's values in
+  /// up to `sample` vectors lie inside [low, high], the rest equally below and above (1.0: the
+  /// minimum and maximum).
   struct Bounds {
-    float low = 0;
-    float high = 0;
+    std::vector<float> low;
+    std::vector<float> high;
   };
   static Bounds train(const std::vector<const float*>& vectors, std::size_t dim, double quantile,
                       std::size_t sample = 5000);
@@ -40,42 +46,41 @@ public:
   /// Codes for every non-null vector (a null one, a node left out, gets zeros). Manhattan
   /// (Metric::l1) is not supported: nullptr.
   static std::unique_ptr<QuantizedVectors> encode(const std::vector<const float*>& vectors,
-                                                  std::size_t dim, Metric metric, Bounds bounds);
+                                                  std::size_t dim, Metric metric,
+                                                  const Bounds& bounds);
 
-  /// A query's codes and its correction.
+  /// A query quantized for this segment's codes.
   struct Query {
     std::vector<std::uint8_t> codes;
-    float correction = 0;
+    float step = 0;   ///< b
+    float offset = 0; ///< m
+    float base = 0;   ///< Q0
+    float norm = 0;   ///< |q|^2
   };
   Query encode_query(const float* query) const;
 
-  /// The distance (smaller is closer) for an integer dot product `dot` of the query's codes
-  /// with those of vector `id`.
+  /// The distance (smaller is closer) for the int8 dot product `dot` of the query's codes with
+  /// those of vector `id`.
   float distance(std::int32_t dot, const Query& query, std::uint32_t id) const noexcept {
-    const float stored = correction_of(id);
-    return metric_ == Metric::dot
-               ? -(scale_ * static_cast<float>(dot) + query.correction + stored)
-               : query.correction + stored - 2.0F * scale_ * static_cast<float>(dot);
+    float head[2];
+    std::memcpy(head, record(id), sizeof head);
+    const float qx = query.step * static_cast<float>(dot) + query.offset * head[0] + query.base;
+    return metric_ == Metric::dot ? -qx : query.norm + head[1] - 2.0F * qx;
   }
 
-  /// Vector `id`'s record: its correction (a float), then its codes. One record is one read.
+  /// Vector `id`'s record: S_x and |x|^2 (two floats), then its codes. One record is one read.
   const std::uint8_t* record(std::uint32_t id) const noexcept {
     return data_.data() + static_cast<std::size_t>(id) * stride_;
   }
-  const std::uint8_t* codes(std::uint32_t id) const noexcept { return record(id) + 4; }
-  float correction_of(std::uint32_t id) const noexcept {
-    float c = 0;
-    std::memcpy(&c, record(id), sizeof c);
-    return c;
-  }
+  const std::uint8_t* codes(std::uint32_t id) const noexcept { return record(id) + kHead; }
   std::size_t size() const noexcept { return size_; }
   std::size_t dim() const noexcept { return dim_; }
   Metric metric() const noexcept { return metric_; }
-  Bounds bounds() const noexcept { return {offset_, offset_ + 127.0F * alpha_}; }
-  /// Bytes held in RAM: codes and corrections.
-  std::size_t memory_bytes() const noexcept { return data_.size(); }
+  const Bounds& bounds() const noexcept { return bounds_; }
+  /// Bytes held in RAM: codes, their per-vector terms and the per-dimension bounds.
+  std::size_t memory_bytes() const noexcept { return data_.size() + dim_ * 3 * sizeof(float); }
 
-  /// Appends the codes, corrections and parameters to `out`.
+  /// Appends the bounds and records to `out`.
   void save(std::string& out) const;
   /// Codes saved by save(), for `count` vectors of `dim` values; checked against both.
   static Expected<std::unique_ptr<QuantizedVectors>> load(std::string_view bytes, std::size_t count,
@@ -83,23 +88,20 @@ public:
                                                           const std::string& what);
 
 private:
+  static constexpr std::size_t kHead = 2 * sizeof(float);
   QuantizedVectors(std::size_t dim, Metric metric, Bounds bounds);
-  std::uint8_t code(float x) const noexcept;
-  /// The stored correction of codes `c`.
-  float correction(const std::uint8_t* c) const noexcept;
 
   std::size_t dim_;
-  std::size_t stride_; // 4 + dim, rounded up to 4
+  std::size_t stride_; // kHead + dim, rounded up to 4
   std::size_t size_ = 0;
   Metric metric_;
-  float offset_;
-  float alpha_;
-  float scale_; // alpha^2
+  Bounds bounds_;
+  std::vector<float> step_; // a_i (0 for a dimension whose values are all equal)
   std::vector<std::uint8_t> data_;
 };
 
 /// Distances for HnswGraph::search_with from a query's codes: the distance plugin's int8
-/// kernel and the corrections.
+/// kernel and the per-vector terms.
 struct QuantizedDistances {
   const QuantizedVectors* vectors;
   const QuantizedVectors::Query* query;
