@@ -48,6 +48,8 @@ std::unique_ptr<AnnIndex> make_hnswlib();
 #endif
 #ifdef VDB_BENCH_FAISS
 std::unique_ptr<AnnIndex> make_faiss();
+/// IndexHNSWSQ with 8-bit scalar codes (QT_8bit), searched on codes as FAISS does.
+std::unique_ptr<AnnIndex> make_faiss_sq8();
 #endif
 
 } // namespace vdb::bench

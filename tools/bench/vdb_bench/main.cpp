@@ -5,6 +5,8 @@
 //   vdb-bench --dataset synthetic --n 200000 --dim 128
 //   vdb-bench --dataset fvecs --base b.fvecs --queries q.fvecs
 //   options: --m 16 --ef-construct 100 --ef 10,16,...  --runs 3 --systems vdb,hnswlib,faiss
+//            (also vdb-int8: int8 codes, rescored with oversampling 2; vdb-int8-norescore;
+//            faiss-sq8: FAISS's IndexHNSWSQ with 8-bit codes)
 //            --threads N (build threads; default all cores) --cache DIR --plugins DIR
 #include "core/plugin_host/plugin_registry.hpp"
 #include "tools/bench/bench_plugins.hpp"
@@ -87,7 +89,7 @@ double recall_at(const std::vector<std::uint32_t>& got, const std::vector<std::u
 
 std::unique_ptr<AnnIndex> make(const std::string& system, const PluginRegistry& plugins,
                                const std::string& distance = "auto") {
-  if (system == "vdb" || system == "exact-subset") {
+  if (system == "vdb" || system == "exact-subset" || system.rfind("vdb-int8", 0) == 0) {
     auto backend = plugins.choose_distance(distance);
     if (!backend) {
       throw std::runtime_error(backend.error().message);
@@ -95,8 +97,12 @@ std::unique_ptr<AnnIndex> make(const std::string& system, const PluginRegistry& 
     if (system == "exact-subset") {
       return std::make_unique<ExactSubset>(*backend);
     }
+    Int8Mode int8;
+    int8.enabled = system != "vdb";
+    int8.rescore = system != "vdb-int8-norescore";
+    int8.oversampling = int8.rescore ? 2.0 : 1.0;
     return std::make_unique<VdbIndex>(
-        EngineContext{*backend, plugins.find(VDB_PLUGIN_STORAGE, "ram"), EngineLimits{}});
+        EngineContext{*backend, plugins.find(VDB_PLUGIN_STORAGE, "ram"), EngineLimits{}}, int8);
   }
 #ifdef VDB_BENCH_HNSWLIB
   if (system == "hnswlib") {
@@ -106,6 +112,9 @@ std::unique_ptr<AnnIndex> make(const std::string& system, const PluginRegistry& 
 #ifdef VDB_BENCH_FAISS
   if (system == "faiss") {
     return make_faiss();
+  }
+  if (system == "faiss-sq8") {
+    return make_faiss_sq8();
   }
 #endif
   return nullptr;
@@ -413,12 +422,16 @@ int run(int argc, char** argv) {
       const double m = median(qps);
       curves[system].emplace_back(r, m);
       std::printf("%-10s %6zu %8.4f %10.0f\n", system.c_str(), ef, r, m);
-      report["rows"].push_back({{"system", system},
-                                {"ef", ef},
-                                {"recall", r},
-                                {"qps", m},
-                                {"m", o.build.m},
-                                {"ef_construct", o.build.ef_construct}});
+      Json row{{"system", system}, {"ef", ef},       {"recall", r},
+               {"qps", m},         {"m", o.build.m}, {"ef_construct", o.build.ef_construct}};
+      if (system.rfind("vdb-int8", 0) == 0) {
+        const bool rescore = system == "vdb-int8";
+        row["quantization"] = {{"type", "int8"},
+                               {"quantile", 0.99},
+                               {"rescore", rescore},
+                               {"oversampling", rescore ? 2.0 : 1.0}};
+      }
+      report["rows"].push_back(row);
     }
     built[system] = std::move(index);
   }

@@ -13,14 +13,17 @@ void VdbIndex::build(const Dataset& d, const BuildParams& params) {
   catalog_ = std::make_unique<Catalog>(context, CollectionConfig{});
   // One segment over everything: sealed as soon as it holds data (indexing_threshold 1 KB),
   // never merged with another.
-  const Json body{
-      {"vectors",
-       {{"size", d.dim}, {"distance", d.metric == BenchMetric::l2 ? "Euclid" : "Cosine"}}},
-      {"hnsw_config",
-       {{"m", params.m},
-        {"ef_construct", params.ef_construct},
-        {"max_indexing_threads", params.threads}}},
-      {"optimizers_config", {{"indexing_threshold", 1}, {"default_segment_number", 1}}}};
+  Json body{{"vectors",
+             {{"size", d.dim}, {"distance", d.metric == BenchMetric::l2 ? "Euclid" : "Cosine"}}},
+            {"hnsw_config",
+             {{"m", params.m},
+              {"ef_construct", params.ef_construct},
+              {"max_indexing_threads", params.threads}}},
+            {"optimizers_config", {{"indexing_threshold", 1}, {"default_segment_number", 1}}}};
+  if (int8_.enabled) {
+    body["quantization_config"] = {
+        {"scalar", {{"type", "int8"}, {"quantile", 0.99}, {"always_ram", true}}}};
+  }
   if (Status s = catalog_->create_collection("bench", body); !s.ok()) {
     throw std::runtime_error(s.message());
   }
@@ -53,6 +56,10 @@ void VdbIndex::run(const float* query, std::size_t k, const Filter* filter, std:
   request.limit = k;
   request.hnsw_ef = ef_;
   request.filter = filter;
+  if (int8_.enabled) {
+    request.quantization.rescore = int8_.rescore;
+    request.quantization.oversampling = int8_.oversampling;
+  }
   auto hits = collection_->search(request);
   std::fill(out, out + k, UINT32_MAX);
   if (!hits) {

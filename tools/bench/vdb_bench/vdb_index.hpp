@@ -9,10 +9,20 @@
 
 namespace vdb::bench {
 
+/// How "vdb-int8" variants search: scalar int8 codes, re-ranked on the originals or not.
+struct Int8Mode {
+  bool enabled = false;
+  bool rescore = true;
+  double oversampling = 2.0;
+};
+
 class VdbIndex final : public AnnIndex {
 public:
-  explicit VdbIndex(EngineContext context) : context_(std::move(context)) {}
-  std::string name() const override { return "vdb"; }
+  explicit VdbIndex(EngineContext context, Int8Mode int8 = {})
+      : context_(std::move(context)), int8_(int8) {}
+  std::string name() const override {
+    return !int8_.enabled ? "vdb" : int8_.rescore ? "vdb-int8" : "vdb-int8-norescore";
+  }
   void build(const Dataset& d, const BuildParams& params) override;
   void set_ef(std::size_t ef) override { ef_ = ef; }
   void search(const float* query, std::size_t k, std::uint32_t* out) override;
@@ -23,6 +33,7 @@ private:
   void run(const float* query, std::size_t k, const Filter* filter, std::uint32_t* out);
 
   EngineContext context_;
+  Int8Mode int8_;
   std::size_t dim_ = 0;
   std::size_t ef_ = 0;
   std::unique_ptr<Catalog> catalog_;
