@@ -26,6 +26,14 @@
 //     (a checkpoint), then times opening it again until the collection answers a search. The
 //     points carry an integer payload "n" with a payload index.
 //
+//   vdb-load memory --data DIR [--n 200000] [--dim 128] [--json FILE]
+//     Resident memory of the same vectors kept two ways, each in its own folder under DIR
+//     (built once): "ram" (vectors in RAM, no quantization) and "quantized" (vectors on_disk in
+//     mmap files, int8 codes with always_ram). Each is measured in a fresh process after the
+//     page cache is dropped (when permitted): RSS before opening, then after opening and 1,000
+//     warm-up searches (rescored, oversampling 2, for "quantized"), split into anonymous memory
+//     (the process's own) and file pages (mmap, which the kernel may evict).
+//
 // --serve starts a server inside this process (the same actors and RPC code as vdbd); without
 // it the tool connects to a vdbd at --host/--port.
 #include "core/actors/database.hpp"
@@ -38,11 +46,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
 #include <random>
 #include <thread>
+
+#include <unistd.h>
 
 namespace vdb::bench {
 namespace {
@@ -64,6 +75,7 @@ struct Options {
   std::size_t ef = 48;
   std::string json_path;
   std::string data;
+  std::string variant; // memory-probe: "ram" or "quantized"
   std::size_t writers = 4;
   std::size_t batch = 100;
 };
@@ -464,6 +476,25 @@ int ingest(const Options& o) {
 
 // ---- startup --------------------------------------------------------------------------------
 
+// Blocks until every sealed segment of `name` has its graph and the appendable one is small.
+std::uint64_t wait_indexed(Database& db, const std::string& name, std::size_t dim) {
+  for (;;) {
+    const Json info = must(db.collection_info(name), "info");
+    const std::uint64_t threshold =
+        info["config"]["optimizers_config"]["indexing_threshold"].get<std::uint64_t>() * 1024 /
+        (dim * sizeof(float));
+    bool busy = info["optimizer_status"]["running"].get<bool>();
+    for (const Json& seg : info["segments"]) {
+      busy = busy || (seg["appendable"].get<bool>() ? seg["points"].get<std::uint64_t>() > threshold
+                                                    : !seg["indexed"].get<bool>());
+    }
+    if (!busy) {
+      return info["segments"].size();
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
 int startup(const Options& o) {
   if (o.data.empty()) {
     die("startup needs --data DIR");
@@ -497,25 +528,8 @@ int startup(const Options& o) {
     }
     // An integer payload index: start-up rebuilds payload indexes from the payloads.
     must(db->create_payload_index("startup", "n", "integer", true), "create index");
-    for (;;) { // until every sealed segment has its graph and the appendable one is small
-      const Json info = must(db->collection_info("startup"), "info");
-      const std::uint64_t threshold =
-          info["config"]["optimizers_config"]["indexing_threshold"].get<std::uint64_t>() * 1024 /
-          (o.dim * sizeof(float));
-      bool busy = info["optimizer_status"]["running"].get<bool>();
-      for (const Json& seg : info["segments"]) {
-        busy =
-            busy || (seg["appendable"].get<bool>() ? seg["points"].get<std::uint64_t>() > threshold
-                                                   : !seg["indexed"].get<bool>());
-      }
-      if (!busy) {
-        std::printf("%llu points in %zu segments\n",
-                    static_cast<unsigned long long>(info["points_count"].get<std::uint64_t>()),
-                    info["segments"].size());
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-    }
+    const std::uint64_t segments = wait_indexed(*db, "startup", o.dim);
+    std::printf("%llu segments indexed\n", static_cast<unsigned long long>(segments));
   }
   const auto begin = Clock::now();
   auto db = must(Database::open(o.data, settings), "open --data");
@@ -538,10 +552,157 @@ int startup(const Options& o) {
   return 0;
 }
 
+// ---- memory ---------------------------------------------------------------------------------
+
+std::string g_self; // argv[0], to run the probes in fresh processes
+
+struct Rss {
+  std::uint64_t total = 0; // VmRSS, bytes
+  std::uint64_t anon = 0;  // RssAnon
+  std::uint64_t file = 0;  // RssFile
+};
+
+Rss rss_now() {
+  Rss out;
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  std::uint64_t kb = 0;
+  std::string unit;
+  while (status >> key) {
+    if (key == "VmRSS:" || key == "RssAnon:" || key == "RssFile:") {
+      status >> kb >> unit;
+      (key == "VmRSS:" ? out.total : key == "RssAnon:" ? out.anon : out.file) = kb * 1024;
+    }
+  }
+  return out;
+}
+
+Json collection_body(const std::string& variant, std::size_t dim) {
+  Json body{{"vectors", {{"size", dim}, {"distance", "Cosine"}}},
+            {"optimizers_config", {{"memmap_threshold", 0}}}};
+  if (variant == "quantized") {
+    body["vectors"]["on_disk"] = true;
+    body["quantization_config"] = {
+        {"scalar", {{"type", "int8"}, {"quantile", 0.99}, {"always_ram", true}}}};
+  }
+  return body;
+}
+
+// One variant, in this (fresh) process: open, warm up, measure.
+int memory_probe(const Options& o) {
+  auto settings = must(load_settings(SettingsSources{}), "settings");
+  settings.plugins.dir = VDB_PLUGIN_DIR;
+  const Rss before = rss_now();
+  auto db = must(Database::open(o.data, settings), "open --data");
+  std::mt19937 gen(17);
+  std::normal_distribution<float> normal;
+  Query q;
+  q.limit = 10;
+  if (o.variant == "quantized") {
+    q.quantization.rescore = true;
+    q.quantization.oversampling = 2.0;
+  }
+  for (int i = 0; i < 1000; ++i) {
+    q.vector.assign(o.dim, 0.0F);
+    for (float& x : q.vector) {
+      x = normal(gen);
+    }
+    must(db->search("m", q), "search");
+  }
+  const Rss after = rss_now();
+  const Json info = must(db->collection_info("m"), "info");
+  std::cout << Json{{"variant", o.variant},
+                    {"rss_before", before.total},
+                    {"rss_after", after.total},
+                    {"anon_after", after.anon},
+                    {"file_after", after.file},
+                    {"memory", info["memory"]}}
+                   .dump()
+            << std::endl;
+  return 0;
+}
+
+int memory(const Options& o) {
+  if (o.data.empty()) {
+    die("memory needs --data DIR");
+  }
+  auto settings = must(load_settings(SettingsSources{}), "settings");
+  settings.plugins.dir = VDB_PLUGIN_DIR;
+  Json rows = Json::array();
+  for (const std::string variant : {"ram", "quantized"}) {
+    const std::string dir = o.data + "/" + variant;
+    if (!std::filesystem::exists(dir)) {
+      auto db = must(Database::open(dir, settings), "open the data folder");
+      must(db->create_collection("m", collection_body(variant, o.dim)), "create collection");
+      std::mt19937 gen(3); // the same vectors for both
+      std::normal_distribution<float> normal;
+      for (std::size_t first = 0; first < o.n; first += 1000) {
+        std::vector<PointStruct> batch;
+        for (std::size_t i = first; i < std::min(o.n, first + 1000); ++i) {
+          std::vector<float> v(o.dim);
+          for (float& x : v) {
+            x = normal(gen);
+          }
+          batch.push_back(PointStruct{PointId::from_number(i), {{"", std::move(v)}}, Json()});
+        }
+        must(db->upsert("m", std::move(batch), false), "upsert");
+      }
+      wait_indexed(*db, "m", o.dim);
+      std::fprintf(stderr, "%s: %zu points loaded and indexed\n", variant.c_str(), o.n);
+    }
+    // A cold start: the page cache dropped (needs root; otherwise said so).
+    ::sync();
+    const bool dropped = static_cast<bool>(std::ofstream("/proc/sys/vm/drop_caches") << "3\n");
+    const std::string command = g_self + " memory-probe --data " + dir + " --variant " + variant +
+                                " --dim " + std::to_string(o.dim);
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr) {
+      die("cannot run " + command);
+    }
+    std::string out;
+    char buffer[4096];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
+      out += buffer;
+    }
+    if (::pclose(pipe) != 0) {
+      die("the probe failed: " + command);
+    }
+    Json row = Json::parse(out.substr(out.find('{')));
+    row["page_cache_dropped"] = dropped;
+    rows.push_back(row);
+  }
+  std::printf("%-10s %12s %12s %12s %12s %12s\n", "variant", "RSS MB", "anon MB", "file MB",
+              "vectors RAM", "codes RAM");
+  for (const Json& r : rows) {
+    std::printf("%-10s %12.1f %12.1f %12.1f %12.1f %12.1f\n",
+                r["variant"].get<std::string>().c_str(),
+                (r["rss_after"].get<double>() - r["rss_before"].get<double>()) / 1e6,
+                r["anon_after"].get<double>() / 1e6, r["file_after"].get<double>() / 1e6,
+                r["memory"]["vectors_ram"].get<double>() / 1e6,
+                r["memory"]["codes_ram"].get<double>() / 1e6);
+  }
+  const auto grown = [](const Json& r) {
+    return r["rss_after"].get<double>() - r["rss_before"].get<double>();
+  };
+  const double ratio = grown(rows[1]) / grown(rows[0]);
+  const double anon_ratio = rows[1]["anon_after"].get<double>() / rows[0]["anon_after"].get<double>();
+  std::printf("quantized / ram: RSS growth %.3f, anonymous memory %.3f\n", ratio, anon_ratio);
+  if (!o.json_path.empty()) {
+    std::ofstream(o.json_path) << Json{{"points", o.n},
+                                       {"dim", o.dim},
+                                       {"rows", rows},
+                                       {"rss_growth_ratio", ratio},
+                                       {"anon_ratio", anon_ratio}}
+                                      .dump(2)
+                               << '\n';
+  }
+  return 0;
+}
+
 Options parse(int argc, char** argv) {
   Options o;
   if (argc < 2) {
-    die("usage: vdb-load mixed|throughput|ingest|startup [options] (see the top of "
+    die("usage: vdb-load mixed|throughput|ingest|startup|memory [options] (see the top of "
         "tools/bench/vdb_load.cpp)");
   }
   o.mode = argv[1];
@@ -581,6 +742,8 @@ Options parse(int argc, char** argv) {
       o.data = value();
     } else if (a == "--writers") {
       o.writers = std::max<std::size_t>(1, std::stoul(value()));
+    } else if (a == "--variant") {
+      o.variant = value();
     } else if (a == "--batch") {
       o.batch = std::max<std::size_t>(1, std::stoul(value()));
     } else {
@@ -608,7 +771,14 @@ int main(int argc, char** argv) {
     if (o.mode == "startup") {
       return vdb::bench::startup(o);
     }
-    vdb::bench::die("unknown mode " + o.mode + " (mixed, throughput, ingest or startup)");
+    if (o.mode == "memory") {
+      vdb::bench::g_self = argv[0];
+      return vdb::bench::memory(o);
+    }
+    if (o.mode == "memory-probe") {
+      return vdb::bench::memory_probe(o);
+    }
+    vdb::bench::die("unknown mode " + o.mode + " (mixed, throughput, ingest, startup or memory)");
   } catch (const std::exception& e) { // a bad number in an option (std::stoul)
     vdb::bench::die(e.what());
   }

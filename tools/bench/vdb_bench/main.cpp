@@ -5,7 +5,8 @@
 //   vdb-bench --dataset synthetic --n 200000 --dim 128
 //   vdb-bench --dataset fvecs --base b.fvecs --queries q.fvecs
 //   options: --m 16 --ef-construct 100 --ef 10,16,...  --runs 3 --systems vdb,hnswlib,faiss
-//            (also vdb-int8: int8 codes, rescored with oversampling 2; vdb-int8-norescore;
+//            (also vdb-int8: int8 codes, rescored with --oversampling X (default 2);
+//            vdb-int8-norescore;
 //            faiss-sq8: FAISS's IndexHNSWSQ with 8-bit codes)
 //            --threads N (build threads; default all cores) --cache DIR --plugins DIR
 #include "core/plugin_host/plugin_registry.hpp"
@@ -49,6 +50,7 @@ struct Options {
   std::string json_path, plot_path;
   std::string cache = "bench-cache";
   std::string distance = "auto"; ///< VDB's distance backend
+  double oversampling = 2.0;     ///< vdb-int8's (rescored) oversampling
   bool filtered = false;         ///< also run the filtered suite (synthetic datasets)
   std::size_t filter_queries = 200;
   std::vector<double> selectivities{0.5, 0.1, 0.01, 0.001, 0.0001};
@@ -88,7 +90,7 @@ double recall_at(const std::vector<std::uint32_t>& got, const std::vector<std::u
 }
 
 std::unique_ptr<AnnIndex> make(const std::string& system, const PluginRegistry& plugins,
-                               const std::string& distance = "auto") {
+                               const std::string& distance = "auto", double oversampling = 2.0) {
   if (system == "vdb" || system == "exact-subset" || system.rfind("vdb-int8", 0) == 0) {
     auto backend = plugins.choose_distance(distance);
     if (!backend) {
@@ -100,7 +102,7 @@ std::unique_ptr<AnnIndex> make(const std::string& system, const PluginRegistry& 
     Int8Mode int8;
     int8.enabled = system != "vdb";
     int8.rescore = system != "vdb-int8-norescore";
-    int8.oversampling = int8.rescore ? 2.0 : 1.0;
+    int8.oversampling = int8.rescore ? oversampling : 1.0;
     return std::make_unique<VdbIndex>(
         EngineContext{*backend, plugins.find(VDB_PLUGIN_STORAGE, "ram"), EngineLimits{}}, int8);
   }
@@ -186,6 +188,8 @@ Options parse(int argc, char** argv) {
       o.cache = value();
     else if (a == "--distance")
       o.distance = value();
+    else if (a == "--oversampling")
+      o.oversampling = std::stod(value());
     else if (a == "--filtered")
       o.filtered = true;
     else if (a == "--selectivities") {
@@ -391,7 +395,7 @@ int run(int argc, char** argv) {
       for (const std::size_t threads : {std::size_t{1}, o.build.threads}) {
         index.reset();
         const std::size_t before = heap_in_use();
-        index = make(system, plugins, o.distance);
+        index = make(system, plugins, o.distance, o.oversampling);
         BuildParams p = o.build;
         p.threads = threads;
         const auto start = Clock::now();
@@ -429,7 +433,7 @@ int run(int argc, char** argv) {
         row["quantization"] = {{"type", "int8"},
                                {"quantile", 0.99},
                                {"rescore", rescore},
-                               {"oversampling", rescore ? 2.0 : 1.0}};
+                               {"oversampling", rescore ? o.oversampling : 1.0}};
       }
       report["rows"].push_back(row);
     }
