@@ -263,6 +263,9 @@ private:
       bip::mapped_region region(mapping_, bip::read_write,
                                 static_cast<bip::offset_t>(kHeaderSize + k * chunk_bytes()),
                                 chunk_bytes());
+      // Records are read at random (graph searches, rescoring): readahead would page in the
+      // neighbours of every record read, and soon the whole file.
+      (void)region.advise(bip::mapped_region::advice_random);
       *out = static_cast<std::byte*>(region.get_address());
       regions_.push_back(std::move(region));
       dirty_.push_back(0);

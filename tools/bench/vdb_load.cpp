@@ -611,12 +611,9 @@ int memory_probe(const Options& o) {
   }
   const Rss after = rss_now();
   const Json info = must(db->collection_info("m"), "info");
-  std::cout << Json{{"variant", o.variant},
-                    {"rss_before", before.total},
-                    {"rss_after", after.total},
-                    {"anon_after", after.anon},
-                    {"file_after", after.file},
-                    {"memory", info["memory"]}}
+  std::cout << Json{{"variant", o.variant},     {"rss_before", before.total},
+                    {"rss_after", after.total}, {"anon_after", after.anon},
+                    {"file_after", after.file}, {"memory", info["memory"]}}
                    .dump()
             << std::endl;
   return 0;
@@ -685,7 +682,8 @@ int memory(const Options& o) {
     return r["rss_after"].get<double>() - r["rss_before"].get<double>();
   };
   const double ratio = grown(rows[1]) / grown(rows[0]);
-  const double anon_ratio = rows[1]["anon_after"].get<double>() / rows[0]["anon_after"].get<double>();
+  const double anon_ratio =
+      rows[1]["anon_after"].get<double>() / rows[0]["anon_after"].get<double>();
   std::printf("quantized / ram: RSS growth %.3f, anonymous memory %.3f\n", ratio, anon_ratio);
   if (!o.json_path.empty()) {
     std::ofstream(o.json_path) << Json{{"points", o.n},

@@ -6,7 +6,7 @@
 //   vdb-bench --dataset fvecs --base b.fvecs --queries q.fvecs
 //   options: --m 16 --ef-construct 100 --ef 10,16,...  --runs 3 --systems vdb,hnswlib,faiss
 //            (also vdb-int8: int8 codes, rescored with --oversampling X (default 2);
-//            vdb-int8-norescore;
+//            --quantile Q (default 0.99); vdb-int8-norescore;
 //            faiss-sq8: FAISS's IndexHNSWSQ with 8-bit codes)
 //            --threads N (build threads; default all cores) --cache DIR --plugins DIR
 #include "core/plugin_host/plugin_registry.hpp"
@@ -51,6 +51,7 @@ struct Options {
   std::string cache = "bench-cache";
   std::string distance = "auto"; ///< VDB's distance backend
   double oversampling = 2.0;     ///< vdb-int8's (rescored) oversampling
+  double quantile = 0.99;        ///< the int8 systems' quantile
   bool filtered = false;         ///< also run the filtered suite (synthetic datasets)
   std::size_t filter_queries = 200;
   std::vector<double> selectivities{0.5, 0.1, 0.01, 0.001, 0.0001};
@@ -90,7 +91,8 @@ double recall_at(const std::vector<std::uint32_t>& got, const std::vector<std::u
 }
 
 std::unique_ptr<AnnIndex> make(const std::string& system, const PluginRegistry& plugins,
-                               const std::string& distance = "auto", double oversampling = 2.0) {
+                               const std::string& distance = "auto", double oversampling = 2.0,
+                               double quantile = 0.99) {
   if (system == "vdb" || system == "exact-subset" || system.rfind("vdb-int8", 0) == 0) {
     auto backend = plugins.choose_distance(distance);
     if (!backend) {
@@ -103,6 +105,7 @@ std::unique_ptr<AnnIndex> make(const std::string& system, const PluginRegistry& 
     int8.enabled = system != "vdb";
     int8.rescore = system != "vdb-int8-norescore";
     int8.oversampling = int8.rescore ? oversampling : 1.0;
+    int8.quantile = quantile;
     return std::make_unique<VdbIndex>(
         EngineContext{*backend, plugins.find(VDB_PLUGIN_STORAGE, "ram"), EngineLimits{}}, int8);
   }
@@ -188,6 +191,8 @@ Options parse(int argc, char** argv) {
       o.cache = value();
     else if (a == "--distance")
       o.distance = value();
+    else if (a == "--quantile")
+      o.quantile = std::stod(value());
     else if (a == "--oversampling")
       o.oversampling = std::stod(value());
     else if (a == "--filtered")
@@ -395,7 +400,7 @@ int run(int argc, char** argv) {
       for (const std::size_t threads : {std::size_t{1}, o.build.threads}) {
         index.reset();
         const std::size_t before = heap_in_use();
-        index = make(system, plugins, o.distance, o.oversampling);
+        index = make(system, plugins, o.distance, o.oversampling, o.quantile);
         BuildParams p = o.build;
         p.threads = threads;
         const auto start = Clock::now();
@@ -431,7 +436,7 @@ int run(int argc, char** argv) {
       if (system.rfind("vdb-int8", 0) == 0) {
         const bool rescore = system == "vdb-int8";
         row["quantization"] = {{"type", "int8"},
-                               {"quantile", 0.99},
+                               {"quantile", o.quantile},
                                {"rescore", rescore},
                                {"oversampling", rescore ? o.oversampling : 1.0}};
       }

@@ -22,7 +22,7 @@ void VdbIndex::build(const Dataset& d, const BuildParams& params) {
             {"optimizers_config", {{"indexing_threshold", 1}, {"default_segment_number", 1}}}};
   if (int8_.enabled) {
     body["quantization_config"] = {
-        {"scalar", {{"type", "int8"}, {"quantile", 0.99}, {"always_ram", true}}}};
+        {"scalar", {{"type", "int8"}, {"quantile", int8_.quantile}, {"always_ram", true}}}};
   }
   if (Status s = catalog_->create_collection("bench", body); !s.ok()) {
     throw std::runtime_error(s.message());

@@ -14,6 +14,7 @@ struct Int8Mode {
   bool enabled = false;
   bool rescore = true;
   double oversampling = 2.0;
+  double quantile = 0.99;
 };
 
 class VdbIndex final : public AnnIndex {
