@@ -18,7 +18,7 @@ namespace vdb {
 class PayloadRef {
 public:
   explicit PayloadRef(const Json* borrowed) noexcept : borrowed_(borrowed) {}
-  explicit PayloadRef(Json owned) noexcept : owned_(std::move(owned)) {}
+  explicit PayloadRef(Json owned) : owned_(std::move(owned)) {}
   const Json& operator*() const noexcept { return borrowed_ != nullptr ? *borrowed_ : owned_; }
   const Json* operator->() const noexcept { return &**this; }
 
