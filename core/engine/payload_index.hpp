@@ -17,7 +17,7 @@ namespace vdb {
 /// payload file (on_disk_payload) and owned here. Valid while the segment is unchanged.
 class PayloadRef {
 public:
-  explicit PayloadRef(const Json* borrowed) noexcept : borrowed_(borrowed) {}
+  explicit PayloadRef(const Json* borrowed) : borrowed_(borrowed) {}
   explicit PayloadRef(Json owned) : owned_(std::move(owned)) {}
   const Json& operator*() const noexcept { return borrowed_ != nullptr ? *borrowed_ : owned_; }
   const Json* operator->() const noexcept { return &**this; }
