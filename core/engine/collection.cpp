@@ -930,6 +930,16 @@ Status Collection::rebuild(std::vector<Segment*> sources, const char* task) {
   task_.clear();
   VDB_TRY(graphs);
   fresh->install_graphs(std::move(*graphs));
+  // Payload indexes created or dropped while the segment was built (it was not in segments_
+  // then, so those writes did not reach it).
+  std::set<std::string> wanted;
+  for (const auto& [key, type] : indexed_fields_) {
+    wanted.insert(key.to_string());
+  }
+  fresh->retain_indexes(wanted);
+  for (const auto& [key, type] : indexed_fields_) {
+    fresh->create_index(key, type);
+  }
   // Reconcile: a point still where it was copied from moves to the new segment (with the
   // payload it has now, which an edit may have changed); any other point was deleted or moved
   // meanwhile and is dropped from the new segment.

@@ -128,5 +128,32 @@ TEST(Segments, PayloadEditsDuringAnIndexBuildAreKept) {
   EXPECT_EQ(*c->count(nullptr), 280U);
 }
 
+TEST(Segments, PayloadIndexesCreatedOrDroppedDuringABuildReachTheNewSegment) {
+  Catalog catalog(test::engine_context(), CollectionConfig{});
+  auto c = small_segments(catalog);
+  ASSERT_TRUE(c->create_payload_index(*JsonPath::parse("old"), PayloadFieldType::integer).ok());
+  for (int round = 0; round < 20; ++round) {
+    for (std::uint64_t i = 0; i < 60; ++i) {
+      const std::uint64_t n = static_cast<std::uint64_t>(round) * 60 + i;
+      ASSERT_TRUE(
+          c->upsert({PointStruct{id(n), {{"", vec(n)}}, Json{{"old", 1}, {"new", n % 7}}}}).ok());
+    }
+    // Index changes race the background optimizer's merges and vacuums.
+    if (round % 2 == 0) {
+      ASSERT_TRUE(c->delete_payload_index(*JsonPath::parse("old")).ok());
+      ASSERT_TRUE(c->create_payload_index(*JsonPath::parse("new"), PayloadFieldType::integer).ok());
+    } else {
+      ASSERT_TRUE(c->create_payload_index(*JsonPath::parse("old"), PayloadFieldType::integer).ok());
+      ASSERT_TRUE(c->delete_payload_index(*JsonPath::parse("new")).ok());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(c->optimize_now().ok());
+  // The last round (19) left "old" indexed and "new" not, on every point.
+  const CollectionInfo info = c->info();
+  ASSERT_EQ(info.payload_schema.size(), 1U);
+  EXPECT_EQ(info.payload_schema.at("old").points, 1200U);
+}
+
 } // namespace
 } // namespace vdb
