@@ -98,6 +98,13 @@ void must(const Status& s, const char* what) {
   }
 }
 
+/// The default settings, with the plugins of this build.
+Settings bench_settings() {
+  auto settings = must(load_settings(SettingsSources{}), "settings");
+  settings.plugins.dir = VDB_PLUGIN_DIR;
+  return settings;
+}
+
 double percentile(std::vector<double>& v, double p) {
   if (v.empty()) {
     return 0;
@@ -115,8 +122,7 @@ struct LocalServer {
 
 LocalServer serve(Options& o) {
   LocalServer s;
-  auto settings = must(load_settings(SettingsSources{}), "settings");
-  settings.plugins.dir = VDB_PLUGIN_DIR;
+  const Settings settings = bench_settings();
   s.database = must(Database::open(":memory:", settings), "open");
   RpcServerOptions rpc;
   rpc.port = 0;
@@ -392,8 +398,7 @@ int ingest(const Options& o) {
   if (o.data.empty()) {
     die("ingest needs --data DIR");
   }
-  auto settings = must(load_settings(SettingsSources{}), "settings");
-  settings.plugins.dir = VDB_PLUGIN_DIR;
+  const Settings settings = bench_settings();
   auto db = must(Database::open(o.data, settings), "open --data");
   // One pool of distinct vectors, reused with fresh ids: generating them is not what is timed.
   std::mt19937 gen(7);
@@ -499,8 +504,7 @@ int startup(const Options& o) {
   if (o.data.empty()) {
     die("startup needs --data DIR");
   }
-  auto settings = must(load_settings(SettingsSources{}), "settings");
-  settings.plugins.dir = VDB_PLUGIN_DIR;
+  const Settings settings = bench_settings();
   {
     auto db = must(Database::open(o.data, settings), "open --data");
     const auto names = must(db->list_collections(), "list");
@@ -590,8 +594,7 @@ Json collection_body(const std::string& variant, std::size_t dim) {
 
 // One variant, in this (fresh) process: open, warm up, measure.
 int memory_probe(const Options& o) {
-  auto settings = must(load_settings(SettingsSources{}), "settings");
-  settings.plugins.dir = VDB_PLUGIN_DIR;
+  const Settings settings = bench_settings();
   const Rss before = rss_now();
   auto db = must(Database::open(o.data, settings), "open --data");
   std::mt19937 gen(17);
@@ -623,8 +626,7 @@ int memory(const Options& o) {
   if (o.data.empty()) {
     die("memory needs --data DIR");
   }
-  auto settings = must(load_settings(SettingsSources{}), "settings");
-  settings.plugins.dir = VDB_PLUGIN_DIR;
+  const Settings settings = bench_settings();
   Json rows = Json::array();
   for (const std::string variant : {"ram", "quantized"}) {
     const std::string dir = o.data + "/" + variant;
