@@ -78,7 +78,9 @@ void normalize(std::vector<float>& v) {
     norm += static_cast<double>(x) * x;
   }
   norm = std::sqrt(norm);
-  if (norm > 1e-30) {
+  // A vector already of unit length (one normalized before: copied by a merge or moved by a
+  // vector update) is left bit for bit as it is; dividing again would drift its last bits.
+  if (norm > 1e-30 && std::fabs(norm - 1.0) > 1e-5) {
     for (float& x : v) {
       x = static_cast<float>(x / norm);
     }

@@ -128,6 +128,21 @@ TEST(Segments, PayloadEditsDuringAnIndexBuildAreKept) {
   EXPECT_EQ(*c->count(nullptr), 280U);
 }
 
+TEST(Segments, NormalizingAStoredCosineVectorAgainChangesNoBit) {
+  // Merges and vector updates copy stored (normalized) vectors into new segments.
+  for (const std::size_t dim : {8U, 128U, 784U, 4096U}) {
+    for (std::uint64_t seed = 0; seed < 50; ++seed) {
+      std::vector<float> v = vec(seed * 7 + dim);
+      v.resize(dim, 0.25F);
+      v[0] = 3.0F;
+      normalize(v);
+      const std::vector<float> once = v;
+      normalize(v);
+      ASSERT_EQ(v, once) << "dim " << dim << " seed " << seed;
+    }
+  }
+}
+
 TEST(Segments, PayloadIndexesCreatedOrDroppedDuringABuildReachTheNewSegment) {
   Catalog catalog(test::engine_context(), CollectionConfig{});
   auto c = small_segments(catalog);
