@@ -100,7 +100,8 @@ Json info_json(const CollectionInfo& info) {
                         {"points", s.points},
                         {"deleted", s.deleted},
                         {"appendable", s.appendable},
-                        {"indexed", s.indexed}});
+                        {"indexed", s.indexed},
+                        {"payload_links", s.payload_links}});
   }
   Json schema = Json::object();
   for (const auto& [key, field] : info.payload_schema) {

@@ -713,7 +713,8 @@ CollectionInfo Collection::info() const {
   out.points_count = directory_.size();
   for (const auto& segment : segments_) {
     out.segments.push_back(SegmentInfo{segment->id(), segment->points(), segment->deleted(),
-                                       segment->appendable(), segment->indexed()});
+                                       segment->appendable(), segment->indexed(),
+                                       segment->payload_links()});
     for (const auto& [name, params] : config_.vectors) {
       out.vectors_count[name] += segment->vector_count(name);
     }

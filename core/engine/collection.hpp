@@ -66,6 +66,7 @@ struct SegmentInfo {
   std::uint64_t deleted = 0;
   bool appendable = false;
   bool indexed = false;
+  std::uint64_t payload_links = 0; ///< payload-aware links in its graphs (payload_m)
 };
 
 struct OptimizerStatus {

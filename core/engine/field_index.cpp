@@ -137,6 +137,15 @@ public:
   std::uint64_t indexed_points() const noexcept override { return indexed_.cardinality(); }
   std::uint64_t distinct_values() const noexcept override { return postings_.size(); }
 
+  std::vector<Bitmap> blocks(std::uint64_t /*bucket*/) const override {
+    std::vector<Bitmap> out;
+    out.reserve(postings_.size());
+    for (const auto& [k, p] : postings_) {
+      out.push_back(p);
+    }
+    return out;
+  }
+
   // The posting lists in value order and the two "other value" sets; each point's values and
   // the set of indexed points are rebuilt from the postings.
   void save(ByteWriter& w) const override {
@@ -282,6 +291,23 @@ protected:
 // histogram, kept exact under every change, for estimates.
 
 template <class K> class RangeIndex : public PostingIndex<K> {
+public:
+  std::vector<Bitmap> blocks(std::uint64_t bucket) const override {
+    std::vector<Bitmap> out;
+    Bitmap run;
+    for (const auto& [k, p] : this->postings_) {
+      run |= p;
+      if (run.cardinality() >= bucket) {
+        out.push_back(std::move(run));
+        run = Bitmap();
+      }
+    }
+    if (!run.isEmpty()) {
+      out.push_back(std::move(run));
+    }
+    return out;
+  }
+
 protected:
   using Base = PostingIndex<K>;
 

@@ -66,6 +66,14 @@ public:
   /// one entry, so a search can prefetch it; {nullptr, 0} when there is no such array.
   virtual std::pair<const char*, std::size_t> check_data() const noexcept { return {nullptr, 0}; }
 
+  /// Groups of points that share a value, for the graph's payload-aware links: one per
+  /// keyword, uuid or bool value; for numbers, runs of consecutive values holding at least
+  /// `bucket` points each (the last run may hold fewer). Full-text and geo indexes give none.
+  virtual std::vector<Bitmap> blocks(std::uint64_t bucket) const {
+    (void)bucket;
+    return {};
+  }
+
   /// Points with at least one value this index stores.
   virtual std::uint64_t indexed_points() const noexcept = 0;
   /// Distinct stored values (keywords, numbers, tokens, points on the map).

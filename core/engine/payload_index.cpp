@@ -99,6 +99,18 @@ std::optional<Bitmap> PayloadIndex::filter(const FieldCondition& condition,
   return bits;
 }
 
+std::vector<std::pair<std::string, Bitmap>> PayloadIndex::blocks(std::uint64_t min_points) const {
+  std::vector<std::pair<std::string, Bitmap>> out;
+  for (const auto& [name, field] : fields_) {
+    for (Bitmap& block : field.second->blocks(min_points)) {
+      if (block.cardinality() >= min_points) {
+        out.emplace_back(name, std::move(block));
+      }
+    }
+  }
+  return out;
+}
+
 std::map<std::string, PayloadIndex::FieldInfo> PayloadIndex::describe() const {
   std::map<std::string, FieldInfo> out;
   for (const auto& [name, field] : fields_) {

@@ -65,6 +65,10 @@ public:
   /// segment's payloads or indexes, so a filter repeated across queries is built once.
   std::optional<Bitmap> filter(const FieldCondition& condition, const Bitmap& live) const;
   std::map<std::string, FieldInfo> describe() const;
+  /// The blocks of every index (FieldIndex::blocks, numbers bucketed by `min_points`) that hold
+  /// at least `min_points` points, each with its index's key (JsonPath::to_string): what the
+  /// graph's payload-aware links are built over.
+  std::vector<std::pair<std::string, Bitmap>> blocks(std::uint64_t min_points) const;
 
   /// Every field's key, type and index data, for the segment's points file.
   void save(ByteWriter& w) const;

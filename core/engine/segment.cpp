@@ -18,6 +18,30 @@ constexpr std::uint64_t kSamples = 1000;
 // What scoring a vector in a graph search costs against scoring one in a scan (a read of its
 // links and heap updates on top of the same gather).
 constexpr double kVisitCost = 4.0;
+// Filtered graph searches follow the payload-aware links when the filter leaves a node fewer
+// than this many matching links of its own (p x 2m) on average: a broad filter stays connected
+// through the main graph, and the extra links would only add vectors to score (measured on
+// the 200k x 128 set: a 50% filter ran at 0.4x the speed with them, a 10% one at 1.0-1.2x).
+constexpr double kBlockLinksBelow = 8.0;
+
+// Whether every match of `filter` shares a linked payload value with the graph's other matches:
+// a top-level `must` condition matching one value, or a range, on a key whose values were
+// linked (HnswGraph::block_keys).
+bool linked_by_blocks(const Filter& filter, const std::vector<std::string>& keys) {
+  for (const Condition& c : filter.must) {
+    const auto* field = std::get_if<FieldCondition>(&c.value);
+    if (field == nullptr ||
+        std::find(keys.begin(), keys.end(), field->key.to_string()) == keys.end()) {
+      continue;
+    }
+    if (std::holds_alternative<MatchValue>(field->test) ||
+        std::holds_alternative<NumericRange>(field->test) ||
+        std::holds_alternative<DatetimeRange>(field->test)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 Metric metric_of(Distance d) {
   switch (d) {
@@ -397,6 +421,11 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
       filtered ? static_cast<std::size_t>(static_cast<double>(matching) / kVisitCost)
                : std::numeric_limits<std::size_t>::max();
   const auto check = plan.check_data(); // prefetched with each neighbour's vector
+  // A selective filter whose matches are linked to each other (payload-aware links) is searched
+  // among its matches only, once the beam has found some; other filters route through refused
+  // points too.
+  bool matches_only = filtered && p * 2.0 * static_cast<double>(column.hnsw.m) < kBlockLinksBelow &&
+                      linked_by_blocks(*request.filter, graph->block_keys());
   // With quantization the graph is walked on codes, for oversampling x k candidates.
   const QuantizedVectors* codes = codes_for(column, request);
   std::optional<QuantizedVectors::Query> coded;
@@ -406,12 +435,13 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
   const std::size_t k = codes != nullptr ? oversampled(request.k, request) : request.k;
   const auto walk = [&](std::size_t beam, auto accept, std::size_t max_scored,
                         std::pair<const char*, std::size_t> data = {nullptr, 0}) {
+    const HnswGraph::SearchOptions options{max_scored, data.first, data.second, matches_only,
+                                           matches_only};
     if (codes != nullptr) {
       return graph->search_with(QuantizedDistances{codes, &*coded, &context_.distance}, k, beam,
-                                accept, found, max_scored, data.first, data.second);
+                                accept, found, options);
     }
-    return graph->search(request.query, k, beam, accept, found, max_scored, data.first,
-                         data.second);
+    return graph->search(request.query, k, beam, accept, found, options);
   };
   constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
   const auto run = [&](std::size_t beam) {
@@ -442,6 +472,15 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
   };
   if (!run(ef)) {
     return scan();
+  }
+  if (matches_only && found.size() < k) {
+    // The links did not reach enough matches (payloads changed since the build, or a block too
+    // small to link): search again routing through refused points.
+    matches_only = false;
+    checked = accepted = 0;
+    if (!run(ef)) {
+      return scan();
+    }
   }
   // When the matches lie away from the query (a filter tied to other clusters), the beam
   // accepted far fewer of the points it checked than the filter's share p: it must travel
@@ -496,7 +535,36 @@ std::vector<Segment::GraphInput> Segment::graph_inputs() const {
     if (column.quantization && column.params.distance != Distance::manhattan) {
       quantile = column.quantization->scalar.quantile.value_or(1.0);
     }
-    out.push_back(GraphInput{name, std::move(vectors), scorer(column), params, quantile});
+    // Payload-aware links for values held by at least a quarter of full_scan_threshold's
+    // points (as Qdrant): a filter on fewer matches is answered by a scan of them.
+    const std::uint32_t payload_m = column.hnsw.payload_m.value_or(column.hnsw.m);
+    std::vector<std::vector<std::uint32_t>> blocks;
+    std::set<std::string> keys;
+    if (payload_m > 0) {
+      const std::uint64_t full_scan =
+          column.hnsw.full_scan_threshold * 1024 / (column.params.size * sizeof(float));
+      const std::uint64_t min_points = std::max<std::uint64_t>(full_scan / 4, 2ULL * payload_m);
+      for (const auto& [key, block] : payload_index_.blocks(min_points)) {
+        std::vector<std::uint32_t> nodes;
+        for (const PointOffset offset : block) {
+          if (offset < vectors.size() && vectors[offset] != nullptr) {
+            nodes.push_back(offset);
+          }
+        }
+        if (nodes.size() >= min_points) {
+          blocks.push_back(std::move(nodes));
+          keys.insert(key);
+        }
+      }
+    }
+    out.push_back(GraphInput{name,
+                             std::move(vectors),
+                             scorer(column),
+                             params,
+                             quantile,
+                             std::move(blocks),
+                             {keys.begin(), keys.end()},
+                             payload_m});
   }
   return out;
 }
@@ -512,8 +580,13 @@ Expected<Segment::Built> Segment::build_graphs(std::vector<GraphInput> inputs,
           QuantizedVectors::encode(input.vectors, dim, input.scorer.metric(),
                                    QuantizedVectors::train(input.vectors, dim, *input.quantile));
     }
-    out.graphs[input.name] =
+    auto graph =
         HnswGraph::build(std::move(input.vectors), input.scorer, input.params, &progress, &cancel);
+    if (!input.blocks.empty() && !cancel.load()) {
+      graph->add_block_links(input.blocks, input.payload_m, &cancel);
+      graph->set_block_keys(std::move(input.block_keys));
+    }
+    out.graphs[input.name] = std::move(graph);
     if (cancel.load()) {
       return Error{Errc::unavailable, "index build cancelled"};
     }

@@ -139,6 +139,14 @@ public:
   /// Bytes of vector data of live points (all vectors).
   std::uint64_t vector_bytes() const noexcept;
   bool indexed() const noexcept { return !graphs_.empty(); }
+  /// Payload-aware links in the segment's graphs.
+  std::uint64_t payload_links() const noexcept {
+    std::uint64_t links = 0;
+    for (const auto& [name, graph] : graphs_) {
+      links += graph->block_link_count();
+    }
+    return links;
+  }
 
   // ---- indexing (the optimizer) ----
   /// What building this sealed segment's graphs needs, taken under the collection's lock.
@@ -148,6 +156,11 @@ public:
     VectorScorer scorer;
     HnswParams params;
     std::optional<double> quantile; ///< set: quantize the vectors too (scalar int8)
+    /// Payload-aware links: nodes sharing a payload value (sorted offsets), linked with
+    /// `payload_m` links each after the main graph is built.
+    std::vector<std::vector<std::uint32_t>> blocks;
+    std::vector<std::string> block_keys; ///< the payload keys the blocks come from
+    std::uint32_t payload_m = 0;
   };
   std::vector<GraphInput> graph_inputs() const;
   /// What indexing builds: the graphs and, with quantization, the codes, by vector name.

@@ -275,13 +275,88 @@ std::vector<std::uint32_t> HnswGraph::links(std::uint32_t node, int level) const
   return std::vector<std::uint32_t>(l + 1, l + 1 + l[0]);
 }
 
+std::size_t HnswGraph::add_block_links(const std::vector<std::vector<std::uint32_t>>& blocks,
+                                       std::uint32_t m, const std::atomic<bool>* cancel) {
+  const std::size_t n = vectors_.size();
+  std::vector<std::vector<std::uint32_t>> added(n);
+  std::vector<std::uint32_t> stamp(n, 0); // stamp[i] == b + 1: node i is in block b
+  std::size_t linked = 0;
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+      return linked;
+    }
+    const std::vector<std::uint32_t>& block = blocks[b];
+    const auto mark = static_cast<std::uint32_t>(b + 1);
+    for (const std::uint32_t node : block) {
+      stamp[node] = mark;
+    }
+    // In-block links the main graph already has, over at most 256 nodes spread over the block.
+    const std::size_t step = std::max<std::size_t>(1, block.size() / 256);
+    std::size_t sampled = 0;
+    std::size_t inside = 0;
+    for (std::size_t i = 0; i < block.size(); i += step) {
+      const std::uint32_t* links = links_at(block[i], 0);
+      ++sampled;
+      for (std::uint32_t j = 1; j <= links[0]; ++j) {
+        inside += stamp[links[j]] == mark ? 1 : 0;
+      }
+    }
+    if (block.size() < 2 || inside >= static_cast<std::size_t>(m) * sampled) {
+      continue;
+    }
+    std::vector<const float*> vectors(block.size());
+    for (std::size_t i = 0; i < block.size(); ++i) {
+      vectors[i] = vectors_[block[i]];
+    }
+    HnswParams params = params_;
+    params.m = m;
+    params.seed = params_.seed + b + 1;
+    const std::unique_ptr<HnswGraph> sub =
+        build(std::move(vectors), scorer_, params, nullptr, cancel);
+    for (std::uint32_t i = 0; i < block.size(); ++i) {
+      const std::uint32_t node = block[i];
+      const std::uint32_t* own = links_at(node, 0);
+      const std::uint32_t* theirs = sub->links_at(i, 0);
+      std::vector<std::uint32_t>& extra = added[node];
+      for (std::uint32_t j = 1; j <= theirs[0]; ++j) {
+        const std::uint32_t target = block[theirs[j]];
+        if (std::find(own + 1, own + 1 + own[0], target) == own + 1 + own[0] &&
+            std::find(extra.begin(), extra.end(), target) == extra.end()) {
+          extra.push_back(target);
+        }
+      }
+    }
+    ++linked;
+  }
+  if (linked == 0) {
+    return 0;
+  }
+  block_offsets_.assign(n + 1, 0);
+  block_links_.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    block_links_.insert(block_links_.end(), added[i].begin(), added[i].end());
+    block_offsets_[i + 1] = static_cast<std::uint32_t>(block_links_.size());
+  }
+  block_links_.shrink_to_fit();
+  return linked;
+}
+
+std::vector<std::uint32_t> HnswGraph::block_links(std::uint32_t node) const {
+  if (block_offsets_.empty()) {
+    return {};
+  }
+  return std::vector<std::uint32_t>(block_links_.begin() + block_offsets_[node],
+                                    block_links_.begin() + block_offsets_[node + 1]);
+}
+
 std::size_t HnswGraph::memory_bytes() const noexcept {
   std::size_t upper = 0;
   for (const auto& u : upper_) {
     upper += u.capacity() * sizeof(std::uint32_t) + sizeof(std::vector<std::uint32_t>);
   }
   return level0_.capacity_bytes() + upper + levels_.capacity() +
-         vectors_.capacity() * sizeof(const float*);
+         vectors_.capacity() * sizeof(const float*) +
+         (block_offsets_.capacity() + block_links_.capacity()) * sizeof(std::uint32_t);
 }
 
 void HnswGraph::save(std::string& out) const {
@@ -302,6 +377,16 @@ void HnswGraph::save(std::string& out) const {
   for (std::size_t i = 0; i < vectors_.size(); ++i) {
     if (levels_[i] > 0) {
       w.put_array(upper_[i].data(), upper_[i].size());
+    }
+  }
+  // Payload-aware links, only when blocks were considered (files without them end here).
+  if (!block_offsets_.empty() || !block_keys_.empty()) {
+    w.put<std::uint64_t>(block_links_.size());
+    w.put_array(block_offsets_.data(), block_offsets_.size());
+    w.put_array(block_links_.data(), block_links_.size());
+    w.put<std::uint64_t>(block_keys_.size());
+    for (const std::string& key : block_keys_) {
+      w.put_bytes(key);
     }
   }
 }
@@ -392,6 +477,42 @@ Expected<std::unique_ptr<HnswGraph>> HnswGraph::load(std::string_view bytes,
   }
   if (g.entry_ != kNone && g.levels_[g.entry_] != g.max_level_) {
     return r.corrupt("the entry point is not on the top level");
+  }
+  if (!r.done()) {
+    auto count = r.get<std::uint64_t>();
+    if (!count) {
+      return count.error();
+    }
+    VDB_TRY(r.get_array(g.block_offsets_, *n + 1));
+    VDB_TRY(r.get_array(g.block_links_, *count));
+    if (g.block_offsets_.empty()
+            ? *count != 0
+            : g.block_offsets_.size() != *n + 1 || g.block_links_.size() != *count ||
+                  g.block_offsets_[0] != 0 || g.block_offsets_[*n] != *count) {
+      return r.corrupt("the payload-aware link table has the wrong size");
+    }
+    for (std::size_t i = 0; i + 1 < g.block_offsets_.size(); ++i) {
+      if (g.block_offsets_[i + 1] < g.block_offsets_[i] ||
+          (present[i] == 0 && g.block_offsets_[i + 1] != g.block_offsets_[i])) {
+        return r.corrupt("the payload-aware link table is out of order");
+      }
+    }
+    for (const std::uint32_t link : g.block_links_) {
+      if (link >= *n || present[link] == 0) {
+        return r.corrupt("a payload-aware link points outside the graph");
+      }
+    }
+    auto keys = r.get<std::uint64_t>();
+    if (!keys) {
+      return keys.error();
+    }
+    for (std::uint64_t i = 0; i < *keys; ++i) {
+      auto key = r.get_bytes();
+      if (!key) {
+        return key.error();
+      }
+      g.block_keys_.emplace_back(*key);
+    }
   }
   if (!r.done()) {
     return r.corrupt("trailing bytes after the graph");

@@ -55,20 +55,37 @@ public:
                                           std::atomic<std::size_t>* progress = nullptr,
                                           const std::atomic<bool>* cancel = nullptr);
 
+  /// What bounds and guides one search (the defaults: an unfiltered search).
+  struct SearchOptions {
+    /// A search that would score more than this many vectors stops there and returns false
+    /// (its output is then incomplete): callers with a cheaper way to answer (a scan of few
+    /// matches) bound the graph's cost with it.
+    std::size_t max_scored = std::numeric_limits<std::size_t>::max();
+    /// What `accept` reads (entries of `filter_stride` bytes by node id), when given: it is
+    /// prefetched with each neighbour's vector.
+    const char* filter_data = nullptr;
+    std::size_t filter_stride = 0;
+    /// Also follow the payload-aware links (add_block_links): filtered searches do, so that
+    /// nodes sharing a payload value reach each other.
+    bool block_links = false;
+    /// Score only the neighbours `accept` lets through, once half the beam (ef / 2) holds
+    /// matches. Refused nodes route the search until then, so it can start away from the
+    /// matches and reach more than one group of them (measured on cluster-tied filters:
+    /// switching at the first k matches lost recall, switching at ef lost the speed). For
+    /// filters whose matches are linked to each other (block links), where scoring refused
+    /// nodes is wasted work; without such links the matches may not be connected.
+    bool matches_only = false;
+  };
+
   /// The k nodes closest to `query` among those `accept(id)` lets through, closest first, into
   /// `out`. The beam keeps `ef` accepted nodes (at least k); nodes refused still route the
-  /// search. `accept` is called once per visited node. A search that would score more than
-  /// `max_scored` vectors stops there and returns false (`out` is then incomplete): callers with
-  /// a cheaper way to answer (a scan of few matches) bound the graph's cost with it.
-  /// `filter_data` (entries of `filter_stride` bytes by node id), when given, is what `accept`
-  /// reads: it is prefetched with each neighbour's vector.
+  /// search. `accept` is called once per visited node. Returns false when the search stopped
+  /// at `options.max_scored`.
   template <class Accept>
   bool search(const float* query, std::size_t k, std::size_t ef, Accept&& accept,
-              std::vector<Neighbor>& out,
-              std::size_t max_scored = std::numeric_limits<std::size_t>::max(),
-              const char* filter_data = nullptr, std::size_t filter_stride = 0) const {
+              std::vector<Neighbor>& out, const SearchOptions& options = {}) const {
     return search_with(FloatDistances{this, query}, k, ef, std::forward<Accept>(accept), out,
-                       max_scored, filter_data, filter_stride);
+                       options);
   }
 
   /// The same search with distances measured by `distances`, which has
@@ -78,9 +95,27 @@ public:
   /// (quantized codes instead of the float vectors, for one). Smaller is closer.
   template <class Distances, class Accept>
   bool search_with(const Distances& distances, std::size_t k, std::size_t ef, Accept&& accept,
-                   std::vector<Neighbor>& out,
-                   std::size_t max_scored = std::numeric_limits<std::size_t>::max(),
-                   const char* filter_data = nullptr, std::size_t filter_stride = 0) const;
+                   std::vector<Neighbor>& out, const SearchOptions& options = {}) const;
+
+  /// Adds payload-aware links (Qdrant's `payload_m`). A block is a set of nodes sharing a
+  /// payload value (one keyword, or one bucket of numeric values), sorted. For each block, a
+  /// graph with `m` links per node (2m on layer 0) is built over the block alone, and its
+  /// layer-0 links are added to the nodes' own as a separate list that filtered searches
+  /// follow: a filter on that value then finds its matches linked to each other even when they
+  /// are scattered over the whole graph. A block whose nodes already link to each other in the
+  /// main graph (at least `m` in-block links per node on average, over a sample) is skipped:
+  /// it is connected without help. Returns how many blocks got links. Not thread-safe with
+  /// searches: call it before the graph is shared.
+  std::size_t add_block_links(const std::vector<std::vector<std::uint32_t>>& blocks,
+                              std::uint32_t m, const std::atomic<bool>* cancel = nullptr);
+  /// What the blocks were made from (the payload keys whose values were linked), saved with
+  /// the graph; the caller's to set and read.
+  void set_block_keys(std::vector<std::string> keys) { block_keys_ = std::move(keys); }
+  const std::vector<std::string>& block_keys() const noexcept { return block_keys_; }
+  /// The payload-aware links of `node` (for tests and diagnostics).
+  std::vector<std::uint32_t> block_links(std::uint32_t node) const;
+  /// How many payload-aware links the graph holds.
+  std::size_t block_link_count() const noexcept { return block_links_.size(); }
 
   /// Distances from a float query to the graph's own vectors.
   struct FloatDistances {
@@ -149,6 +184,11 @@ private:
   HugeBuffer<std::uint32_t> level0_;
   std::vector<std::vector<std::uint32_t>> upper_;
   std::vector<std::uint8_t> levels_;
+  // Payload-aware links: node i's are block_links_[block_offsets_[i] .. block_offsets_[i + 1]]
+  // (both empty when the graph has none).
+  std::vector<std::uint32_t> block_offsets_;
+  std::vector<std::uint32_t> block_links_;
+  std::vector<std::string> block_keys_;
   std::uint32_t entry_ = kNone;
   int max_level_ = -1;
   std::size_t nodes_ = 0;
@@ -161,13 +201,14 @@ private:
 
 template <class Distances, class Accept>
 bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size_t ef,
-                            Accept&& accept, std::vector<Neighbor>& out, std::size_t max_scored,
-                            const char* filter_data, std::size_t filter_stride) const {
+                            Accept&& accept, std::vector<Neighbor>& out,
+                            const SearchOptions& options) const {
   out.clear();
   if (entry_ == kNone || k == 0) {
     return true;
   }
   ef = std::max(ef, k);
+  std::size_t max_scored = options.max_scored;
   // Greedy descent through the upper layers.
   std::uint32_t start = entry_;
   float best = distances.to(start);
@@ -213,21 +254,39 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
     std::pop_heap(candidates.begin(), candidates.end(), closer_first);
     candidates.pop_back();
 
-    const std::uint32_t* links = links_at(current.id, 0);
-    const std::uint32_t count = links[0];
     fresh.clear();
-    for (std::uint32_t j = 1; j <= count; ++j) {
-      if (j < count) {
-        __builtin_prefetch(visited->address(links[j + 1]));
-      }
-      const std::uint32_t n = links[j];
-      if (!visited->test_and_mark(n)) {
-        distances.prefetch(n);
-        if (filter_data != nullptr) { // what accept() will read for this node
-          __builtin_prefetch(filter_data + static_cast<std::size_t>(n) * filter_stride);
+    const auto collect = [&](const std::uint32_t* list, std::uint32_t count) {
+      for (std::uint32_t j = 0; j < count; ++j) {
+        if (j + 1 < count) {
+          __builtin_prefetch(visited->address(list[j + 1]));
         }
-        fresh.push_back(n);
+        const std::uint32_t n = list[j];
+        if (!visited->test_and_mark(n)) {
+          distances.prefetch(n);
+          if (options.filter_data != nullptr) { // what accept() will read for this node
+            __builtin_prefetch(options.filter_data +
+                               static_cast<std::size_t>(n) * options.filter_stride);
+          }
+          fresh.push_back(n);
+        }
       }
+    };
+    const std::uint32_t* links = links_at(current.id, 0);
+    collect(links + 1, links[0]);
+    if (options.block_links && !block_offsets_.empty()) {
+      const std::uint32_t begin = block_offsets_[current.id];
+      collect(block_links_.data() + begin, block_offsets_[current.id + 1] - begin);
+    }
+    // Matches only: refused neighbours are no longer scored once half the beam holds matches.
+    const bool checked_first = options.matches_only && 2 * results.size() >= ef;
+    if (checked_first) {
+      std::size_t kept = 0;
+      for (const std::uint32_t n : fresh) {
+        if (accept(n)) {
+          fresh[kept++] = n;
+        }
+      }
+      fresh.resize(kept);
     }
     if (fresh.empty()) {
       continue;
@@ -243,7 +302,7 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
       if (results.size() < ef || next.distance < bound) {
         candidates.push_back(next);
         std::push_heap(candidates.begin(), candidates.end(), closer_first);
-        if (accept(next.id)) {
+        if (checked_first || accept(next.id)) {
           results.push_back(next);
           std::push_heap(results.begin(), results.end());
           if (results.size() > ef) {

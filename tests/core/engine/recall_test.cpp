@@ -118,10 +118,15 @@ std::vector<float> Recall::centres_;
 TEST_F(Recall, SegmentsAreIndexed) {
   const CollectionInfo info = collection_->info();
   std::size_t indexed = 0;
+  std::uint64_t payload_links = 0;
   for (const SegmentInfo& s : info.segments) {
     indexed += s.indexed ? 1 : 0;
+    payload_links += s.payload_links;
   }
   EXPECT_GE(indexed, 1U);
+  // `rnd` is scattered over the graph: its value buckets get payload-aware links (payload_m
+  // defaults to m), which the filtered searches below follow.
+  EXPECT_GT(payload_links, 0U);
   EXPECT_EQ(info.points_count, kPoints);
 }
 

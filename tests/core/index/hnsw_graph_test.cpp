@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <set>
 
@@ -149,6 +150,134 @@ TEST(HnswGraph, LeavesOutNullVectorsAndHandlesTinyGraphs) {
   ASSERT_EQ(out.size(), 2U);
   EXPECT_EQ(out[0].id, 2U);
   EXPECT_EQ(out[1].id, 0U);
+}
+
+// Twenty values scattered over the graph (node i holds value i % 20): 5% of the nodes each, so
+// a node has about 1.6 links to nodes of its own value. Payload-aware links join each value's
+// nodes, and a search among one value's matches only reaches its nearest ones.
+class BlockLinks : public ::testing::Test {
+protected:
+  void SetUp() override {
+    // No clusters: a value's nodes are spread evenly, so its nearest matches are not bunched.
+    std::mt19937 gen(13);
+    std::normal_distribution<float> normal;
+    data_.n = 6000;
+    data_.base.resize(data_.n * kDim);
+    data_.queries.resize(50 * kDim);
+    for (float& x : data_.base) {
+      x = normal(gen);
+    }
+    for (float& x : data_.queries) {
+      x = normal(gen);
+    }
+    for (std::size_t i = 0; i < data_.n; ++i) {
+      vectors_.push_back(&data_.base[i * kDim]);
+    }
+    blocks_.resize(20);
+    for (std::uint32_t i = 0; i < data_.n; ++i) {
+      blocks_[i % 20].push_back(i);
+    }
+    HnswParams params;
+    params.threads = 2;
+    graph_ = HnswGraph::build(vectors_, scorer_, params);
+  }
+
+  double matches_only_recall(const HnswGraph& graph, std::size_t ef = 64) const {
+    HnswGraph::SearchOptions options;
+    options.block_links = true;
+    options.matches_only = true;
+    double total = 0;
+    std::vector<Neighbor> out;
+    for (std::size_t q = 0; q < 50; ++q) {
+      const float* query = &data_.queries[q * kDim];
+      const auto value = [q](std::uint32_t i) { return i % 20 == q % 20; };
+      graph.search(query, 10, ef, value, out, options);
+      for (const Neighbor& n : out) {
+        EXPECT_TRUE(value(n.id)) << n.id;
+      }
+      total += recall(out, brute_force(data_, scorer_, query, 10, value));
+    }
+    return total / 50;
+  }
+
+  EngineContext context_ = test::engine_context();
+  VectorScorer scorer_{context_.distance, Metric::l2sq, kDim};
+  Data data_;
+  std::vector<const float*> vectors_;
+  std::vector<std::vector<std::uint32_t>> blocks_;
+  std::unique_ptr<HnswGraph> graph_;
+};
+
+TEST_F(BlockLinks, JoinEachValuesNodesAndReachItsNearestMatches) {
+  // Without them, a search that stops scoring refused nodes is stranded among few matches.
+  EXPECT_LT(matches_only_recall(*graph_, 20), 0.93); // measured 0.86
+  ASSERT_EQ(graph_->add_block_links(blocks_, 8), 20U);
+  EXPECT_GT(graph_->block_link_count(), data_.n);
+  std::size_t sampled = 0;
+  std::size_t linked = 0;
+  for (std::uint32_t i = 0; i < data_.n; i += 37) {
+    const auto extra = graph_->block_links(i);
+    const auto own = graph_->links(i, 0);
+    ++sampled;
+    linked += extra.empty() ? 0 : 1; // empty when the node had every link of its block's graph
+    EXPECT_LE(extra.size(), 16U);
+    for (const std::uint32_t j : extra) {
+      EXPECT_EQ(j % 20, i % 20) << "a link to another value";
+      EXPECT_NE(j, i);
+      EXPECT_EQ(std::count(own.begin(), own.end(), j), 0) << "a link the node already had";
+    }
+  }
+  EXPECT_GE(linked * 10, sampled * 9);
+  EXPECT_GE(matches_only_recall(*graph_, 20), 0.95); // measured 0.99
+}
+
+TEST_F(BlockLinks, SkipABlockTheGraphAlreadyConnects) {
+  // Half the nodes: each already has more than 4 links into the block (half its own).
+  std::vector<std::uint32_t> half;
+  for (std::uint32_t i = 0; i < data_.n; i += 2) {
+    half.push_back(i);
+  }
+  EXPECT_EQ(graph_->add_block_links({half}, 4), 0U);
+  EXPECT_EQ(graph_->block_link_count(), 0U);
+  EXPECT_TRUE(graph_->block_links(0).empty());
+}
+
+TEST_F(BlockLinks, AreSavedAndLoadedWithTheGraph) {
+  ASSERT_EQ(graph_->add_block_links(blocks_, 8), 20U);
+  graph_->set_block_keys({"tenant"});
+  std::string bytes;
+  graph_->save(bytes);
+  auto loaded = HnswGraph::load(bytes, vectors_, scorer_, "graph.vdb");
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ((*loaded)->block_link_count(), graph_->block_link_count());
+  EXPECT_EQ((*loaded)->block_keys(), std::vector<std::string>{"tenant"});
+  for (std::uint32_t i = 0; i < data_.n; i += 101) {
+    EXPECT_EQ((*loaded)->block_links(i), graph_->block_links(i));
+  }
+  EXPECT_GE(matches_only_recall(**loaded), 0.95);
+
+  // The last link (before the key list: u64 count, u64 length, "tenant") pointing outside the
+  // graph is refused, as is a file cut inside the link table.
+  std::string bad = bytes;
+  const std::size_t last = bad.size() - 8 - 8 - 6 - sizeof(std::uint32_t);
+  const std::uint32_t outside = static_cast<std::uint32_t>(data_.n);
+  std::memcpy(&bad[last], &outside, sizeof(outside));
+  auto refused = HnswGraph::load(bad, vectors_, scorer_, "graph.vdb");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::corrupt);
+  EXPECT_NE(refused.error().message.find("payload-aware link"), std::string::npos)
+      << refused.error().message;
+  auto cut = HnswGraph::load(std::string_view(bytes).substr(0, last), vectors_, scorer_, "g");
+  EXPECT_FALSE(cut.ok());
+
+  // A graph without blocks is saved as before and loads without links.
+  auto plain = HnswGraph::build(vectors_, scorer_, {});
+  std::string plain_bytes;
+  plain->save(plain_bytes);
+  auto plain_loaded = HnswGraph::load(plain_bytes, vectors_, scorer_, "graph.vdb");
+  ASSERT_TRUE(plain_loaded.ok());
+  EXPECT_EQ((*plain_loaded)->block_link_count(), 0U);
+  EXPECT_TRUE((*plain_loaded)->block_keys().empty());
 }
 
 } // namespace

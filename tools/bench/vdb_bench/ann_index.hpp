@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ struct BuildParams {
   std::size_t m = 16;
   std::size_t ef_construct = 100;
   std::size_t threads = 1;
+  /// VDB only: index the dataset's payload fields (the filtered suite), with this payload_m
+  /// (unset: the collection's default, m).
+  bool payloads = false;
+  std::optional<std::size_t> payload_m;
 };
 
 /// One query's filter, in the form each system takes it.

@@ -20,6 +20,9 @@ void VdbIndex::build(const Dataset& d, const BuildParams& params) {
               {"ef_construct", params.ef_construct},
               {"max_indexing_threads", params.threads}}},
             {"optimizers_config", {{"indexing_threshold", 1}, {"default_segment_number", 1}}}};
+  if (params.payload_m) {
+    body["hnsw_config"]["payload_m"] = *params.payload_m;
+  }
   if (int8_.enabled) {
     body["quantization_config"] = {
         {"scalar", {{"type", "int8"}, {"quantile", int8_.quantile}, {"always_ram", true}}}};
@@ -28,7 +31,7 @@ void VdbIndex::build(const Dataset& d, const BuildParams& params) {
     throw std::runtime_error(s.message());
   }
   collection_ = *catalog_->get("bench");
-  const bool payloads = !d.n_field.empty();
+  const bool payloads = params.payloads && !d.n_field.empty();
   if (payloads) {
     (void)collection_->create_payload_index(*JsonPath::parse("n"), PayloadFieldType::integer);
     (void)collection_->create_payload_index(*JsonPath::parse("cpos"), PayloadFieldType::integer);
