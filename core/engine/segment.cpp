@@ -18,10 +18,11 @@ constexpr std::uint64_t kSamples = 1000;
 // What scoring a vector in a graph search costs against scoring one in a scan (a read of its
 // links and heap updates on top of the same gather).
 constexpr double kVisitCost = 4.0;
-// Filtered graph searches follow the payload-aware links when the filter leaves a node fewer
-// than this many matching links of its own (p x 2m) on average: a broad filter stays connected
-// through the main graph, and the extra links would only add vectors to score (measured on
-// the 200k x 128 set: a 50% filter ran at 0.4x the speed with them, a 10% one at 1.0-1.2x).
+// A filtered graph search on a linked key searches among the matches only, following the
+// payload-aware links, when the filter leaves a node fewer than this many matching links of its
+// own (p x 2m) on average. A broader filter stays connected through the main graph, where the
+// extra links would only add vectors to score (measured on the 200k x 128 set: a 50% filter
+// ran at 0.4x the speed with them).
 constexpr double kBlockLinksBelow = 8.0;
 
 // Whether every match of `filter` shares a linked payload value with the graph's other matches:
@@ -422,8 +423,8 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
                : std::numeric_limits<std::size_t>::max();
   const auto check = plan.check_data(); // prefetched with each neighbour's vector
   // A selective filter whose matches are linked to each other (payload-aware links) is searched
-  // among its matches only, once the beam has found some; other filters route through refused
-  // points too.
+  // among its matches only once half the beam holds matches; other filters route through
+  // refused points all the way.
   bool matches_only = filtered && p * 2.0 * static_cast<double>(column.hnsw.m) < kBlockLinksBelow &&
                       linked_by_blocks(*request.filter, graph->block_keys());
   // With quantization the graph is walked on codes, for oversampling x k candidates.

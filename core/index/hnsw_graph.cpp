@@ -334,6 +334,9 @@ std::size_t HnswGraph::add_block_links(const std::vector<std::vector<std::uint32
   block_offsets_.assign(n + 1, 0);
   block_links_.clear();
   for (std::size_t i = 0; i < n; ++i) {
+    if (block_links_.size() + added[i].size() > std::numeric_limits<std::uint32_t>::max()) {
+      added[i].clear(); // beyond what 32-bit offsets reach: the remaining nodes go without
+    }
     block_links_.insert(block_links_.end(), added[i].begin(), added[i].end());
     block_offsets_[i + 1] = static_cast<std::uint32_t>(block_links_.size());
   }

@@ -159,6 +159,51 @@ TEST(Persistence, ACleanRestartGivesBackEverything) {
   expect_same(before, read_all(*c));
 }
 
+std::uint64_t payload_links(const Collection& c) {
+  std::uint64_t links = 0;
+  for (const SegmentInfo& s : c.info().segments) {
+    links += s.payload_links;
+  }
+  return links;
+}
+
+TEST(Persistence, PayloadAwareLinksComeBackWithTheGraph) {
+  test::TempDir tmp;
+  const fs::path dir = tmp.path() / "c";
+  // full_scan_threshold 1 KB (32 vectors of 8 floats): the groups are big enough to link.
+  const char* config = R"({
+    "vectors": {"size": 8, "distance": "Cosine"},
+    "hnsw_config": {"m": 8, "ef_construct": 32, "full_scan_threshold": 1},
+    "optimizers_config": {"indexing_threshold": 4, "default_segment_number": 2}})";
+  SearchRequest r;
+  r.vector = vec(3);
+  r.limit = 5;
+  const Filter f = filter_of(R"({"must": [{"key": "group", "match": {"value": "a"}}]})");
+  r.filter = &f;
+  std::uint64_t links = 0;
+  std::vector<ScoredPoint> found;
+  {
+    auto c = Collection::create("c", config_of(config), test::engine_context(), dir);
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    ASSERT_TRUE(
+        (*c)->create_payload_index(*JsonPath::parse("group"), PayloadFieldType::keyword).ok());
+    write_history(**c, 0, 600);
+    ASSERT_TRUE((*c)->optimize_now().ok());
+    links = payload_links(**c);
+    found = *(*c)->search(r);
+  }
+  EXPECT_GT(links, 0U);
+  ASSERT_EQ(found.size(), 5U);
+  auto c = reopen(dir);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(payload_links(*c), links); // read from the graph files, not rebuilt
+  const auto again = *c->search(r);
+  ASSERT_EQ(again.size(), found.size());
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    EXPECT_EQ(again[i].id, found[i].id);
+  }
+}
+
 TEST(Persistence, PayloadIndexesAreReadFromTheSegmentFilesNotRebuilt) {
   test::TempDir tmp;
   const fs::path dir = tmp.path() / "c";
