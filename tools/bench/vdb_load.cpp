@@ -482,6 +482,26 @@ int ingest(const Options& o) {
 // ---- startup --------------------------------------------------------------------------------
 
 // Blocks until every sealed segment of `name` has its graph and the appendable one is small.
+// Upserts points 0..n-1 with normal random vectors (a fixed seed: the same vectors every time) in
+// batches of 1,000, each with the payload {"n": i mod 1000} when `payload` is set.
+void load_random(Database& db, const std::string& name, std::size_t n, std::size_t dim,
+                 bool payload) {
+  std::mt19937 gen(3);
+  std::normal_distribution<float> normal;
+  for (std::size_t first = 0; first < n; first += 1000) {
+    std::vector<PointStruct> batch;
+    for (std::size_t i = first; i < std::min(n, first + 1000); ++i) {
+      std::vector<float> v(dim);
+      for (float& x : v) {
+        x = normal(gen);
+      }
+      batch.push_back(PointStruct{
+          PointId::from_number(i), {{"", std::move(v)}}, payload ? Json{{"n", i % 1000}} : Json()});
+    }
+    must(db.upsert(name, std::move(batch), false), "upsert");
+  }
+}
+
 std::uint64_t wait_indexed(Database& db, const std::string& name, std::size_t dim) {
   for (;;) {
     const Json info = must(db.collection_info(name), "info");
@@ -512,21 +532,8 @@ int startup(const Options& o) {
       must(db->create_collection("startup",
                                  {{"vectors", {{"size", o.dim}, {"distance", "Cosine"}}}}),
            "create collection");
-      std::mt19937 gen(3);
-      std::normal_distribution<float> normal;
       const auto begin = Clock::now();
-      for (std::size_t first = 0; first < o.n; first += 1000) {
-        std::vector<PointStruct> batch;
-        for (std::size_t i = first; i < std::min(o.n, first + 1000); ++i) {
-          std::vector<float> v(o.dim);
-          for (float& x : v) {
-            x = normal(gen);
-          }
-          batch.push_back(
-              PointStruct{PointId::from_number(i), {{"", std::move(v)}}, Json{{"n", i % 1000}}});
-        }
-        must(db->upsert("startup", std::move(batch), false), "upsert");
-      }
+      load_random(*db, "startup", o.n, o.dim, true);
       std::printf("loaded %zu points in %.1f s; indexing...\n", o.n,
                   std::chrono::duration<double>(Clock::now() - begin).count());
     }
@@ -633,19 +640,7 @@ int memory(const Options& o) {
     if (!std::filesystem::exists(dir)) {
       auto db = must(Database::open(dir, settings), "open the data folder");
       must(db->create_collection("m", collection_body(variant, o.dim)), "create collection");
-      std::mt19937 gen(3); // the same vectors for both
-      std::normal_distribution<float> normal;
-      for (std::size_t first = 0; first < o.n; first += 1000) {
-        std::vector<PointStruct> batch;
-        for (std::size_t i = first; i < std::min(o.n, first + 1000); ++i) {
-          std::vector<float> v(o.dim);
-          for (float& x : v) {
-            x = normal(gen);
-          }
-          batch.push_back(PointStruct{PointId::from_number(i), {{"", std::move(v)}}, Json()});
-        }
-        must(db->upsert("m", std::move(batch), false), "upsert");
-      }
+      load_random(*db, "m", o.n, o.dim, false); // the same vectors for both
       wait_indexed(*db, "m", o.dim);
       std::fprintf(stderr, "%s: %zu points loaded and indexed\n", variant.c_str(), o.n);
     }
