@@ -136,6 +136,7 @@ Json info_json(const CollectionInfo& info) {
            {{"vectors_ram", info.memory.vectors_ram},
             {"vectors_mmap", info.memory.vectors_mmap},
             {"codes_ram", info.memory.codes_ram},
+            {"codes_mmap", info.memory.codes_mmap},
             {"graph_ram", info.memory.graph_ram},
             {"payload_ram", info.memory.payload_ram},
             {"payload_mmap", info.memory.payload_mmap}}},

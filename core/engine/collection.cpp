@@ -741,6 +741,7 @@ CollectionInfo Collection::info() const {
     out.memory.vectors_mmap += segment->file_vector_bytes();
     out.memory.vectors_ram += segment->ram_vector_bytes();
     out.memory.codes_ram += segment->code_bytes();
+    out.memory.codes_mmap += segment->mapped_code_bytes();
     out.memory.graph_ram += segment->graph_bytes();
     out.memory.payload_ram += segment->ram_payload_bytes();
     out.memory.payload_mmap += segment->file_payload_bytes();
@@ -876,6 +877,9 @@ Expected<bool> Collection::optimize_step() {
     points = to_index->points();
   }
   auto graphs = build_graphs(std::move(inputs), points);
+  if (graphs) {
+    VDB_TRY(to_index->place_codes(*graphs, segment_dir(to_index->id())));
+  }
   std::unique_lock lock(mutex_);
   task_.clear();
   VDB_TRY(graphs);
@@ -927,6 +931,9 @@ Status Collection::rebuild(std::vector<Segment*> sources, const char* task) {
   VDB_TRY(fresh->move_to_files(segment_dir(fresh->id()), file_vectors(fresh->vector_bytes())));
   VDB_TRY(place_payloads(*fresh));
   auto graphs = build_graphs(fresh->graph_inputs(), copied.size());
+  if (graphs) {
+    VDB_TRY(fresh->place_codes(*graphs, segment_dir(fresh->id())));
+  }
   std::unique_lock lock(mutex_);
   task_.clear();
   VDB_TRY(graphs);

@@ -95,7 +95,8 @@ struct StorageInfo {
 struct MemoryInfo {
   std::uint64_t vectors_ram = 0;  ///< original vectors held in RAM
   std::uint64_t vectors_mmap = 0; ///< original vectors in mmap files
-  std::uint64_t codes_ram = 0;    ///< quantized codes with their corrections (always in RAM)
+  std::uint64_t codes_ram = 0;    ///< quantized codes with their corrections held in RAM
+  std::uint64_t codes_mmap = 0;   ///< codes read from mapped files (always_ram not true)
   std::uint64_t graph_ram = 0;    ///< HNSW links
   std::uint64_t payload_ram = 0;  ///< payloads held in RAM (their CBOR size)
   std::uint64_t payload_mmap = 0; ///< payload files (on_disk_payload)

@@ -603,6 +603,14 @@ std::uint64_t Segment::code_bytes() const noexcept {
   return bytes;
 }
 
+std::uint64_t Segment::mapped_code_bytes() const noexcept {
+  std::uint64_t bytes = 0;
+  for (const auto& [name, column] : columns_) {
+    bytes += column.quantized ? column.quantized->mapped_bytes() : 0;
+  }
+  return bytes;
+}
+
 std::uint64_t Segment::ram_vector_bytes() const noexcept {
   std::uint64_t bytes = 0;
   for (const auto& [name, column] : columns_) {

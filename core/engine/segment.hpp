@@ -182,6 +182,13 @@ public:
   }
   /// Bytes of quantized codes (with their corrections) held in RAM.
   std::uint64_t code_bytes() const noexcept;
+  /// Bytes of quantized codes read from mapped files (`always_ram` not true, originals in
+  /// files: the codes follow them, as in Qdrant).
+  std::uint64_t mapped_code_bytes() const noexcept;
+  /// Moves the codes in `built` whose vectors live in files (and are not `always_ram`) into
+  /// "codes-<i>.vdb" in `dir`, read from there mapped. Runs without the collection's lock,
+  /// before install_graphs.
+  Status place_codes(Built& built, const std::filesystem::path& dir) const;
   /// Bytes of graph links held in RAM.
   std::uint64_t graph_bytes() const noexcept;
   /// Bytes of vectors held in RAM (every slot, deleted ones too, until a vacuum).
@@ -240,6 +247,16 @@ private:
   Status write_vector(VectorColumn& column, PointOffset offset, const std::vector<float>& v);
   std::vector<SegmentHit> exact(const VectorColumn& column, const SegmentSearch& request,
                                 const FilterPlan& plan) const;
+  /// Whether a column's codes are read from their mapped file rather than held in RAM.
+  static bool codes_in_file(const VectorColumn& column) noexcept {
+    return column.in_file &&
+           !(column.quantization && column.quantization->scalar.always_ram.value_or(false));
+  }
+  /// The codes in `path` (written by save_immutable or place_codes), mapped.
+  static Expected<std::unique_ptr<QuantizedVectors>> map_codes(const std::filesystem::path& path,
+                                                               std::size_t count,
+                                                               const VectorColumn& column,
+                                                               Metric metric);
   /// The codes a search scores on (null: the originals).
   static const QuantizedVectors* codes_for(const VectorColumn& column,
                                            const SegmentSearch& request) noexcept {

@@ -166,7 +166,7 @@ Status Segment::save_immutable(const fs::path& dir) {
         it->second->save(body);
         VDB_TRY(write_checked_file(dir / graph_file(i), kGraphMagic, kFormat, body));
       }
-      if (columns_.at(name).quantized) {
+      if (columns_.at(name).quantized && !columns_.at(name).quantized->mapped()) {
         std::string body;
         columns_.at(name).quantized->save(body);
         VDB_TRY(write_checked_file(dir / codes_file(i), kCodesMagic, kFormat, body));
@@ -359,21 +359,59 @@ Expected<std::unique_ptr<Segment>> Segment::load(const fs::path& dir, std::strin
     auto graph = HnswGraph::load(*body, column.pointers, s->scorer(column), path.string());
     VDB_TRY(graph);
     s->graphs_[name] = std::move(*graph);
-    // Its quantized codes, when the vector is quantized.
+    // Its quantized codes, when the vector is quantized: mapped when they follow vectors kept
+    // in files, read into RAM otherwise.
     const fs::path codes_path = dir / codes_file(i - 1);
     if (column.quantization && fs::exists(codes_path)) {
-      auto codes = read_checked_file(codes_path, kCodesMagic, kFormat);
-      VDB_TRY(codes);
-      const VectorScorer scorer = s->scorer(column);
-      auto quantized = QuantizedVectors::load(*codes, *slots, column.params.size, scorer.metric(),
-                                              codes_path.string());
-      VDB_TRY(quantized);
-      s->columns_.at(name).quantized = std::move(*quantized);
+      const Metric metric = s->scorer(column).metric();
+      if (codes_in_file(column)) {
+        auto quantized = map_codes(codes_path, *slots, column, metric);
+        VDB_TRY(quantized);
+        s->columns_.at(name).quantized = std::move(*quantized);
+      } else {
+        auto codes = read_checked_file(codes_path, kCodesMagic, kFormat);
+        VDB_TRY(codes);
+        auto quantized =
+            QuantizedVectors::load(*codes, *slots, column.params.size, metric, codes_path.string());
+        VDB_TRY(quantized);
+        s->columns_.at(name).quantized = std::move(*quantized);
+      }
     }
   }
   s->vectors_saved_ = !s->appendable_;
   s->graphs_saved_ = true;
   return s;
+}
+
+Expected<std::unique_ptr<QuantizedVectors>> Segment::map_codes(const fs::path& path,
+                                                               std::size_t count,
+                                                               const VectorColumn& column,
+                                                               Metric metric) {
+  auto file = MappedFile::open(path, kCodesMagic, kFormat);
+  VDB_TRY(file);
+  std::shared_ptr<const MappedFile> owner = std::move(*file);
+  auto codes = QuantizedVectors::load(owner->body(), count, column.params.size, metric,
+                                      path.string(), owner);
+  owner->release(); // the check above read every code: let those pages go
+  return codes;
+}
+
+Status Segment::place_codes(Built& built, const fs::path& dir) const {
+  std::size_t i = 0;
+  for (const auto& [name, column] : columns_) {
+    const auto it = built.codes.find(name);
+    if (it != built.codes.end() && it->second && codes_in_file(column)) {
+      std::string body;
+      it->second->save(body);
+      const fs::path path = dir / codes_file(i);
+      VDB_TRY(write_checked_file(path, kCodesMagic, kFormat, body));
+      auto mapped = map_codes(path, it->second->size(), column, it->second->metric());
+      VDB_TRY(mapped);
+      it->second = std::move(*mapped);
+    }
+    ++i;
+  }
+  return {};
 }
 
 Status Segment::move_to_files(const fs::path& dir, const std::set<std::string>& names) {

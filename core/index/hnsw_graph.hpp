@@ -42,6 +42,28 @@ struct Neighbor {
   }
 };
 
+/// What bounds and guides one search (the defaults: an unfiltered search).
+struct HnswSearchOptions {
+  /// A search that would score more than this many vectors stops there and returns false
+  /// (its output is then incomplete): callers with a cheaper way to answer (a scan of few
+  /// matches) bound the graph's cost with it.
+  std::size_t max_scored = std::numeric_limits<std::size_t>::max();
+  /// What `accept` reads (entries of `filter_stride` bytes by node id), when given: it is
+  /// prefetched with each neighbour's vector.
+  const char* filter_data = nullptr;
+  std::size_t filter_stride = 0;
+  /// Also follow the payload-aware links (add_block_links): filtered searches do, so that
+  /// nodes sharing a payload value reach each other.
+  bool block_links = false;
+  /// Score only the neighbours `accept` lets through, once half the beam (ef / 2) holds
+  /// matches. Refused nodes route the search until then, so it can start away from the
+  /// matches and reach more than one group of them (measured on cluster-tied filters:
+  /// switching at the first k matches lost recall, switching at ef lost the speed). For
+  /// filters whose matches are linked to each other (block links), where scoring refused
+  /// nodes is wasted work; without such links the matches may not be connected.
+  bool matches_only = false;
+};
+
 class HnswGraph {
 public:
   static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
@@ -55,27 +77,7 @@ public:
                                           std::atomic<std::size_t>* progress = nullptr,
                                           const std::atomic<bool>* cancel = nullptr);
 
-  /// What bounds and guides one search (the defaults: an unfiltered search).
-  struct SearchOptions {
-    /// A search that would score more than this many vectors stops there and returns false
-    /// (its output is then incomplete): callers with a cheaper way to answer (a scan of few
-    /// matches) bound the graph's cost with it.
-    std::size_t max_scored = std::numeric_limits<std::size_t>::max();
-    /// What `accept` reads (entries of `filter_stride` bytes by node id), when given: it is
-    /// prefetched with each neighbour's vector.
-    const char* filter_data = nullptr;
-    std::size_t filter_stride = 0;
-    /// Also follow the payload-aware links (add_block_links): filtered searches do, so that
-    /// nodes sharing a payload value reach each other.
-    bool block_links = false;
-    /// Score only the neighbours `accept` lets through, once half the beam (ef / 2) holds
-    /// matches. Refused nodes route the search until then, so it can start away from the
-    /// matches and reach more than one group of them (measured on cluster-tied filters:
-    /// switching at the first k matches lost recall, switching at ef lost the speed). For
-    /// filters whose matches are linked to each other (block links), where scoring refused
-    /// nodes is wasted work; without such links the matches may not be connected.
-    bool matches_only = false;
-  };
+  using SearchOptions = HnswSearchOptions;
 
   /// The k nodes closest to `query` among those `accept(id)` lets through, closest first, into
   /// `out`. The beam keeps `ef` accepted nodes (at least k); nodes refused still route the

@@ -92,6 +92,7 @@ std::unique_ptr<QuantizedVectors> QuantizedVectors::encode(const std::vector<con
     const float head[2] = {static_cast<float>(sum), static_cast<float>(norm)};
     std::memcpy(r, head, sizeof head);
   }
+  out->records_ = out->data_.data();
   return out;
 }
 
@@ -127,13 +128,12 @@ void QuantizedVectors::save(std::string& out) const {
   w.put<std::uint64_t>(dim_);
   w.put_raw(bounds_.low.data(), dim_ * sizeof(float));
   w.put_raw(bounds_.high.data(), dim_ * sizeof(float));
-  w.put_raw(data_.data(), data_.size());
+  w.put_raw(records_, size_ * stride_);
 }
 
-Expected<std::unique_ptr<QuantizedVectors>> QuantizedVectors::load(std::string_view bytes,
-                                                                   std::size_t count,
-                                                                   std::size_t dim, Metric metric,
-                                                                   const std::string& what) {
+Expected<std::unique_ptr<QuantizedVectors>>
+QuantizedVectors::load(std::string_view bytes, std::size_t count, std::size_t dim, Metric metric,
+                       const std::string& what, std::shared_ptr<const void> owner) {
   ByteReader r(bytes, what);
   auto n = r.get<std::uint64_t>();
   auto d = r.get<std::uint64_t>();
@@ -162,7 +162,13 @@ Expected<std::unique_ptr<QuantizedVectors>> QuantizedVectors::load(std::string_v
   out->size_ = count;
   auto data = r.get_raw(count * out->stride_);
   VDB_TRY(data);
-  out->data_.assign(data->begin(), data->end());
+  if (owner) {
+    out->mapped_ = std::move(owner);
+    out->records_ = reinterpret_cast<const std::uint8_t*>(data->data());
+  } else {
+    out->data_.assign(data->begin(), data->end());
+    out->records_ = out->data_.data();
+  }
   for (std::size_t id = 0; id < count; ++id) {
     const std::uint8_t* c = out->codes(static_cast<std::uint32_t>(id));
     float head[2];

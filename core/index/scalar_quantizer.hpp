@@ -70,22 +70,30 @@ public:
 
   /// Vector `id`'s record: S_x and |x|^2 (two floats), then its codes. One record is one read.
   const std::uint8_t* record(std::uint32_t id) const noexcept {
-    return data_.data() + static_cast<std::size_t>(id) * stride_;
+    return records_ + static_cast<std::size_t>(id) * stride_;
   }
   const std::uint8_t* codes(std::uint32_t id) const noexcept { return record(id) + kHead; }
   std::size_t size() const noexcept { return size_; }
   std::size_t dim() const noexcept { return dim_; }
   Metric metric() const noexcept { return metric_; }
   const Bounds& bounds() const noexcept { return bounds_; }
-  /// Bytes held in RAM: codes, their per-vector terms and the per-dimension bounds.
+  /// Bytes held in RAM: codes and their per-vector terms (unless mapped from a file), and the
+  /// per-dimension bounds.
   std::size_t memory_bytes() const noexcept { return data_.size() + dim_ * 3 * sizeof(float); }
+  /// Bytes of codes read from a mapped file (load() with an owner), 0 when they are in RAM.
+  std::size_t mapped_bytes() const noexcept { return mapped_ ? size_ * stride_ : 0; }
+  /// Whether the codes are read from a mapped file.
+  bool mapped() const noexcept { return mapped_ != nullptr; }
 
   /// Appends the bounds and records to `out`.
   void save(std::string& out) const;
-  /// Codes saved by save(), for `count` vectors of `dim` values; checked against both.
+  /// Codes saved by save(), for `count` vectors of `dim` values; checked against both. With an
+  /// `owner` (a mapped file holding `bytes`), the codes are read where they lie, and the owner
+  /// is kept alive with them; without one they are copied into RAM.
   static Expected<std::unique_ptr<QuantizedVectors>> load(std::string_view bytes, std::size_t count,
                                                           std::size_t dim, Metric metric,
-                                                          const std::string& what);
+                                                          const std::string& what,
+                                                          std::shared_ptr<const void> owner = {});
 
 private:
   static constexpr std::size_t kHead = 2 * sizeof(float);
@@ -96,8 +104,10 @@ private:
   std::size_t size_ = 0;
   Metric metric_;
   Bounds bounds_;
-  std::vector<float> step_; // a_i (0 for a dimension whose values are all equal)
-  std::vector<std::uint8_t> data_;
+  std::vector<float> step_;            // a_i (0 for a dimension whose values are all equal)
+  std::vector<std::uint8_t> data_;     // the records, when they are in RAM
+  std::shared_ptr<const void> mapped_; // the file holding them otherwise
+  const std::uint8_t* records_ = nullptr;
 };
 
 /// Distances for HnswGraph::search_with from a query's codes: the distance plugin's int8

@@ -244,6 +244,12 @@ Expected<std::string> read_checked_file(const fs::path& path, FileMagic magic,
   return std::move(*bytes);
 }
 
+void MappedFile::release() const noexcept {
+  if (data_ != nullptr) {
+    (void)::madvise(data_, size_, MADV_DONTNEED);
+  }
+}
+
 MappedFile::~MappedFile() {
   if (data_ != nullptr) {
     ::munmap(data_, size_);

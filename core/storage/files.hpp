@@ -82,6 +82,9 @@ public:
 
   std::string_view body() const noexcept;
   std::uint32_t version() const noexcept { return version_; }
+  /// Lets the kernel drop the pages read so far (after a pass over the body): they are read
+  /// again from the file when touched.
+  void release() const noexcept;
   /// The whole file's size.
   std::uint64_t size() const noexcept { return size_; }
 

@@ -16,11 +16,15 @@ namespace {
 constexpr std::size_t kDim = 32;
 constexpr std::size_t kPoints = 3000;
 
-std::string config(const char* distance) {
-  return std::string(R"({"vectors": {"size": 32, "distance": ")") + distance + R"("},
+// `vectors` adds to the vector's parameters, `always_ram` is the codes' placement.
+std::string config(const char* distance, const char* vectors = "",
+                   const char* always_ram = "true") {
+  return std::string(R"({"vectors": {"size": 32, "distance": ")") + distance + "\"" + vectors +
+         R"(},
     "hnsw_config": {"m": 16, "ef_construct": 64, "full_scan_threshold": 10},
     "optimizers_config": {"indexing_threshold": 1, "default_segment_number": 1},
-    "quantization_config": {"scalar": {"type": "int8", "quantile": 0.99, "always_ram": true}}})";
+    "quantization_config": {"scalar": {"type": "int8", "quantile": 0.99, "always_ram": )" +
+         always_ram + "}}}";
 }
 
 std::vector<float> clustered(std::mt19937& gen, const std::vector<float>& centres) {
@@ -57,8 +61,9 @@ Data make_data() {
   return d;
 }
 
-std::unique_ptr<Collection> make(const char* distance, const Data& d, const fs::path& dir = {}) {
-  auto parsed = parse_collection_config(Json::parse(config(distance)));
+std::unique_ptr<Collection> make(const char* distance, const Data& d, const fs::path& dir = {},
+                                 const std::string& json = {}) {
+  auto parsed = parse_collection_config(Json::parse(json.empty() ? config(distance) : json));
   EXPECT_TRUE(parsed.ok());
   auto c = dir.empty() ? Collection::create("q", *parsed, test::engine_context())
                        : Collection::create("q", *parsed, test::engine_context(), dir);
@@ -214,6 +219,52 @@ TEST_P(Quantization, CodesAreSavedAndLoadedNotRebuilt) {
     for (std::size_t j = 0; j < after.size(); ++j) {
       EXPECT_EQ(after[j].id, before[i][j].id);
       EXPECT_EQ(after[j].score, before[i][j].score);
+    }
+  }
+}
+
+TEST_P(Quantization, CodesFollowVectorsOnDiskUnlessAlwaysRam) {
+  const Data d = make_data();
+  test::TempDir tmp;
+  const std::uint64_t codes = kPoints * (kDim + 8);
+  const std::uint64_t bounds = kDim * 12;
+  // always_ram true: the codes stay in RAM though the vectors are in files.
+  auto in_ram = make(GetParam(), d, tmp.path() / "ram", config(GetParam(), R"(, "on_disk": true)"));
+  EXPECT_GT(in_ram->info().memory.vectors_mmap, 0U);
+  EXPECT_EQ(in_ram->info().memory.codes_ram, codes + bounds);
+  EXPECT_EQ(in_ram->info().memory.codes_mmap, 0U);
+  // always_ram false, and unset (as in Qdrant): the codes follow the vectors into a file.
+  for (const char* always_ram : {"false", "null"}) {
+    const fs::path dir = tmp.path() / always_ram;
+    std::vector<std::vector<ScoredPoint>> before;
+    {
+      auto mapped =
+          make(GetParam(), d, dir, config(GetParam(), R"(, "on_disk": true)", always_ram));
+      EXPECT_EQ(mapped->info().memory.codes_ram, bounds) << always_ram;
+      EXPECT_EQ(mapped->info().memory.codes_mmap, codes) << always_ram;
+      // Searched on the mapped codes, as well as on codes in RAM (the graphs differ: each
+      // collection built its own on two threads).
+      double mapped_recall = 0;
+      double ram_recall = 0;
+      for (const auto& q : d.queries) {
+        before.push_back(search(*mapped, q, {}));
+        const auto exact = search(*mapped, q, {}, true);
+        mapped_recall += overlap(before.back(), exact);
+        ram_recall += overlap(search(*in_ram, q, {}), exact);
+      }
+      EXPECT_GE(mapped_recall, ram_recall - 0.05 * static_cast<double>(d.queries.size()));
+      EXPECT_GE(mapped_recall, 0.8 * static_cast<double>(d.queries.size()));
+    }
+    auto c = Collection::open("q", dir, test::engine_context());
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ((*c)->info().memory.codes_mmap, codes) << "mapped again after a restart";
+    for (std::size_t i = 0; i < d.queries.size(); ++i) {
+      const auto after = search(**c, d.queries[i], {});
+      ASSERT_EQ(after.size(), before[i].size());
+      for (std::size_t j = 0; j < after.size(); ++j) {
+        EXPECT_EQ(after[j].id, before[i][j].id);
+        EXPECT_EQ(after[j].score, before[i][j].score);
+      }
     }
   }
 }
