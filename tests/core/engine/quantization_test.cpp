@@ -100,6 +100,19 @@ double overlap(const std::vector<ScoredPoint>& got, const std::vector<ScoredPoin
   return want.empty() ? 1.0 : static_cast<double>(hit) / static_cast<double>(want.size());
 }
 
+// The searches of `d`'s queries on `c` give what `before` holds, ids and scores.
+void expect_same_results(const Collection& c, const Data& d,
+                         const std::vector<std::vector<ScoredPoint>>& before) {
+  for (std::size_t i = 0; i < d.queries.size(); ++i) {
+    const auto after = search(c, d.queries[i], {});
+    ASSERT_EQ(after.size(), before[i].size());
+    for (std::size_t j = 0; j < after.size(); ++j) {
+      EXPECT_EQ(after[j].id, before[i][j].id);
+      EXPECT_EQ(after[j].score, before[i][j].score);
+    }
+  }
+}
+
 class Quantization : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(Quantization, CodesServeSearchesRescoringGivesExactScores) {
@@ -213,14 +226,7 @@ TEST_P(Quantization, CodesAreSavedAndLoadedNotRebuilt) {
   auto c = Collection::open("q", tmp.path() / "q", test::engine_context());
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ((*c)->info().memory.codes_ram, kPoints * (kDim + 8) + kDim * 12);
-  for (std::size_t i = 0; i < d.queries.size(); ++i) {
-    const auto after = search(**c, d.queries[i], {});
-    ASSERT_EQ(after.size(), before[i].size());
-    for (std::size_t j = 0; j < after.size(); ++j) {
-      EXPECT_EQ(after[j].id, before[i][j].id);
-      EXPECT_EQ(after[j].score, before[i][j].score);
-    }
-  }
+  expect_same_results(**c, d, before);
 }
 
 TEST_P(Quantization, CodesFollowVectorsOnDiskUnlessAlwaysRam) {
@@ -258,14 +264,7 @@ TEST_P(Quantization, CodesFollowVectorsOnDiskUnlessAlwaysRam) {
     auto c = Collection::open("q", dir, test::engine_context());
     ASSERT_TRUE(c.ok()) << c.error().message;
     EXPECT_EQ((*c)->info().memory.codes_mmap, codes) << "mapped again after a restart";
-    for (std::size_t i = 0; i < d.queries.size(); ++i) {
-      const auto after = search(**c, d.queries[i], {});
-      ASSERT_EQ(after.size(), before[i].size());
-      for (std::size_t j = 0; j < after.size(); ++j) {
-        EXPECT_EQ(after[j].id, before[i][j].id);
-        EXPECT_EQ(after[j].score, before[i][j].score);
-      }
-    }
+    expect_same_results(**c, d, before);
   }
 }
 
