@@ -27,11 +27,12 @@
 //     points carry an integer payload "n" with a payload index.
 //
 //   vdb-load memory --data DIR [--n 200000] [--dim 128] [--json FILE]
-//     Resident memory of the same vectors kept two ways, each in its own folder under DIR
-//     (built once): "ram" (vectors in RAM, no quantization) and "quantized" (vectors on_disk in
-//     mmap files, int8 codes with always_ram). Each is measured in a fresh process after the
-//     page cache is dropped (when permitted): RSS before opening, then after opening and 1,000
-//     warm-up searches (rescored, oversampling 2, for "quantized"), split into anonymous memory
+//     Resident memory of the same vectors kept three ways, each in its own folder under DIR
+//     (built once): "ram" (vectors in RAM, no quantization), "quantized" (vectors on_disk in
+//     mmap files, int8 codes with always_ram) and "quantized-mmap" (the same, codes mapped from
+//     their file: always_ram false). Each is measured in a fresh process after the page cache
+//     is dropped (when permitted): RSS before opening, then after opening and 1,000 warm-up
+//     searches (rescored, oversampling 2, for the quantized ones), split into anonymous memory
 //     (the process's own) and file pages (mmap, which the kernel may evict).
 //
 // --serve starts a server inside this process (the same actors and RPC code as vdbd); without
@@ -75,7 +76,7 @@ struct Options {
   std::size_t ef = 48;
   std::string json_path;
   std::string data;
-  std::string variant; // memory-probe: "ram" or "quantized"
+  std::string variant; // memory-probe: "ram", "quantized" or "quantized-mmap"
   std::size_t writers = 4;
   std::size_t batch = 100;
 };
@@ -591,10 +592,11 @@ Rss rss_now() {
 Json collection_body(const std::string& variant, std::size_t dim) {
   Json body{{"vectors", {{"size", dim}, {"distance", "Cosine"}}},
             {"optimizers_config", {{"memmap_threshold", 0}}}};
-  if (variant == "quantized") {
+  if (variant == "quantized" || variant == "quantized-mmap") {
+    // Originals in mmap files; codes in RAM, or (quantized-mmap) mapped from their file too.
     body["vectors"]["on_disk"] = true;
     body["quantization_config"] = {
-        {"scalar", {{"type", "int8"}, {"quantile", 0.99}, {"always_ram", true}}}};
+        {"scalar", {{"type", "int8"}, {"quantile", 0.99}, {"always_ram", variant == "quantized"}}}};
   }
   return body;
 }
@@ -608,7 +610,7 @@ int memory_probe(const Options& o) {
   std::normal_distribution<float> normal;
   Query q;
   q.limit = 10;
-  if (o.variant == "quantized") {
+  if (o.variant != "ram") {
     q.quantization.rescore = true;
     q.quantization.oversampling = 2.0;
   }
@@ -635,7 +637,7 @@ int memory(const Options& o) {
   }
   const Settings settings = bench_settings();
   Json rows = Json::array();
-  for (const std::string variant : {"ram", "quantized"}) {
+  for (const std::string variant : {"ram", "quantized", "quantized-mmap"}) {
     const std::string dir = o.data + "/" + variant;
     if (!std::filesystem::exists(dir)) {
       auto db = must(Database::open(dir, settings), "open the data folder");
@@ -665,15 +667,16 @@ int memory(const Options& o) {
     row["page_cache_dropped"] = dropped;
     rows.push_back(row);
   }
-  std::printf("%-10s %12s %12s %12s %12s %12s\n", "variant", "RSS MB", "anon MB", "file MB",
-              "vectors RAM", "codes RAM");
+  std::printf("%-15s %12s %12s %12s %12s %12s %12s\n", "variant", "RSS MB", "anon MB", "file MB",
+              "vectors RAM", "codes RAM", "codes mmap");
   for (const Json& r : rows) {
-    std::printf("%-10s %12.1f %12.1f %12.1f %12.1f %12.1f\n",
+    std::printf("%-15s %12.1f %12.1f %12.1f %12.1f %12.1f %12.1f\n",
                 r["variant"].get<std::string>().c_str(),
                 (r["rss_after"].get<double>() - r["rss_before"].get<double>()) / 1e6,
                 r["anon_after"].get<double>() / 1e6, r["file_after"].get<double>() / 1e6,
                 r["memory"]["vectors_ram"].get<double>() / 1e6,
-                r["memory"]["codes_ram"].get<double>() / 1e6);
+                r["memory"]["codes_ram"].get<double>() / 1e6,
+                r["memory"].value("codes_mmap", 0.0) / 1e6);
   }
   const auto grown = [](const Json& r) {
     return r["rss_after"].get<double>() - r["rss_before"].get<double>();
