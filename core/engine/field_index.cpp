@@ -137,11 +137,12 @@ public:
   std::uint64_t indexed_points() const noexcept override { return indexed_.cardinality(); }
   std::uint64_t distinct_values() const noexcept override { return postings_.size(); }
 
-  std::vector<Bitmap> blocks(std::uint64_t /*bucket*/) const override {
+  std::vector<Bitmap> blocks(std::uint64_t bucket) const override {
     std::vector<Bitmap> out;
-    out.reserve(postings_.size());
     for (const auto& [k, p] : postings_) {
-      out.push_back(p);
+      if (p.cardinality() >= bucket) { // smaller values are left out: copy only the others
+        out.push_back(p);
+      }
     }
     return out;
   }

@@ -67,8 +67,9 @@ public:
   virtual std::pair<const char*, std::size_t> check_data() const noexcept { return {nullptr, 0}; }
 
   /// Groups of points that share a value, for the graph's payload-aware links: one per
-  /// keyword, uuid or bool value; for numbers, runs of consecutive values holding at least
-  /// `bucket` points each (the last run may hold fewer). Full-text and geo indexes give none.
+  /// keyword, uuid or bool value held by at least `bucket` points; for numbers, runs of
+  /// consecutive values holding at least `bucket` points each (the last run may hold fewer).
+  /// Full-text and geo indexes give none.
   virtual std::vector<Bitmap> blocks(std::uint64_t bucket) const {
     (void)bucket;
     return {};
