@@ -85,11 +85,53 @@ Expected<Segment*> Collection::add_segment() {
 }
 
 std::optional<Collection::Location> Collection::find(const PointId& id) const {
-  const auto it = directory_.find(id);
-  if (it == directory_.end()) {
-    return std::nullopt;
+  // Newest first: recent points are the likeliest to be written again.
+  for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
+    if (const auto offset = (*it)->offset_of(id)) {
+      return Location{it->get(), *offset};
+    }
   }
-  return it->second;
+  return std::nullopt;
+}
+
+std::uint64_t Collection::live_points() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& segment : segments_) {
+    n += segment->points();
+  }
+  return n;
+}
+
+Status
+Collection::in_id_order(const PointId* from,
+                        const std::function<bool(const PointId&, const Location&)>& visit) const {
+  std::vector<std::pair<Segment::IdCursor, Segment*>> cursors;
+  for (const auto& segment : segments_) {
+    cursors.emplace_back(segment->ids_from(from), segment.get());
+  }
+  // A linear pick of the smallest id: there are a handful of segments.
+  for (;;) {
+    std::size_t best = cursors.size();
+    for (std::size_t i = 0; i < cursors.size(); ++i) {
+      if (!cursors[i].first.valid()) {
+        continue;
+      }
+      if (best == cursors.size() || cursors[i].first.id() < cursors[best].first.id()) {
+        best = i;
+      } else if (cursors[i].first.id() == cursors[best].first.id()) {
+        return Error{Errc::corrupt,
+                     "point " + cursors[i].first.id().to_string() + " is live in two segments"};
+      }
+    }
+    if (best == cursors.size()) {
+      return {};
+    }
+    Segment::IdCursor& cursor = cursors[best].first;
+    if (!visit(cursor.id(), Location{cursors[best].second, cursor.offset()})) {
+      return {};
+    }
+    cursor.next();
+  }
 }
 
 // ---- validation ----------------------------------------------------------------------------
@@ -192,7 +234,6 @@ Status Collection::apply_upsert(const std::vector<PointStruct>& points, std::uin
     }
     auto offset = target->append(p, op);
     VDB_TRY(offset);
-    directory_[p.id] = Location{target, *offset};
   }
   return {};
 }
@@ -256,7 +297,6 @@ Expected<UpdateResult> Collection::delete_points(const PointsSelector& selector)
 
 void Collection::apply_delete(const std::vector<Location>& selected) {
   for (const Location& at : selected) {
-    directory_.erase(at.segment->id_at(at.offset));
     at.segment->remove(at.offset);
   }
 }
@@ -415,7 +455,6 @@ Status Collection::apply_update_vectors(const std::vector<PointVectors>& points,
     at->segment->remove(at->offset);
     auto offset = target->append(moved, op);
     VDB_TRY(offset);
-    directory_[p.id] = Location{target, *offset};
   }
   return {};
 }
@@ -527,7 +566,7 @@ Expected<ScrollResult> Collection::scroll(const ScrollRequest& request) const {
   }
   ScrollResult out;
   // A selective filter answered by indexes: sort its matches by id instead of walking every id.
-  if (selective && matches * 8 < directory_.size()) {
+  if (selective && matches * 8 < live_points()) {
     std::vector<std::pair<PointId, Location>> hits;
     for (std::size_t s = 0; s < segments_.size(); ++s) {
       for (const PointOffset offset : *plans[s].exact()) {
@@ -549,24 +588,25 @@ Expected<ScrollResult> Collection::scroll(const ScrollRequest& request) const {
     }
     return out;
   }
-  auto it = request.offset ? directory_.lower_bound(*request.offset) : directory_.begin();
-  for (; it != directory_.end(); ++it) {
-    if (!plan_of.at(it->second.segment)->matches(it->second.offset)) {
-      continue;
-    }
-    if (out.points.size() == request.limit) {
-      out.next_page_offset = it->first;
-      break;
-    }
-    out.points.push_back(record(it->second, request.with_payload, request.with_vector));
-  }
+  VDB_TRY(in_id_order(request.offset ? &*request.offset : nullptr,
+                      [&](const PointId& id, const Location& at) {
+                        if (!plan_of.at(at.segment)->matches(at.offset)) {
+                          return true;
+                        }
+                        if (out.points.size() == request.limit) {
+                          out.next_page_offset = id;
+                          return false;
+                        }
+                        out.points.push_back(record(at, request.with_payload, request.with_vector));
+                        return true;
+                      }));
   return out;
 }
 
 Expected<std::uint64_t> Collection::count(const Filter* filter, bool exact) const {
   std::shared_lock lock(mutex_);
   if (filter == nullptr || filter->empty()) {
-    return static_cast<std::uint64_t>(directory_.size());
+    return live_points();
   }
   std::uint64_t n = 0;
   for (const auto& segment : segments_) {
@@ -710,7 +750,7 @@ Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest
 CollectionInfo Collection::info() const {
   std::shared_lock lock(mutex_);
   CollectionInfo out;
-  out.points_count = directory_.size();
+  out.points_count = live_points();
   for (const auto& segment : segments_) {
     out.segments.push_back(SegmentInfo{segment->id(), segment->points(), segment->deleted(),
                                        segment->appendable(), segment->indexed(),
@@ -964,7 +1004,6 @@ Status Collection::rebuild(std::vector<Segment*> sources, const char* task) {
       fresh->set_payload(offset, *at->segment->payload_at(at->offset),
                          at->segment->version_at(at->offset));
     }
-    directory_[id] = Location{fresh.get(), offset};
   }
   segments_.erase(std::remove_if(segments_.begin(), segments_.end(),
                                  [&](const std::unique_ptr<Segment>& s) {

@@ -291,7 +291,15 @@ private:
   Record record(const Location& at, const PayloadSelector& with_payload,
                 const VectorSelector& with_vector) const;
   Expected<Segment*> add_segment();
+  /// Where the live point `id` is: one segment at most holds it live.
   std::optional<Location> find(const PointId& id) const;
+  /// Live points in all segments.
+  std::uint64_t live_points() const noexcept;
+  /// Calls `visit` on the live points of every segment in id order, from the first id ≥ `from`
+  /// (every point when null), until it returns false. Fails when one id is live in two
+  /// segments, which only a damaged folder can make.
+  Status in_id_order(const PointId* from,
+                     const std::function<bool(const PointId&, const Location&)>& visit) const;
 
   // The optimizer.
   void optimizer_loop();
@@ -309,7 +317,6 @@ private:
 
   mutable std::shared_mutex mutex_;
   std::vector<std::unique_ptr<Segment>> segments_; // the appendable one is last
-  std::map<PointId, Location> directory_;          // live points, in id order
   std::vector<std::pair<JsonPath, PayloadFieldType>> indexed_fields_;
   std::uint64_t operation_ = 0;
   std::uint64_t next_segment_id_ = 0;

@@ -178,14 +178,10 @@ Expected<std::unique_ptr<Collection>> Collection::open(std::string name, const f
       for (const auto& [key, type] : c->indexed_fields_) {
         c->indexes_built_at_start_ += segment->create_index(key, type) ? 1 : 0;
       }
-      for (const PointOffset offset : segment->live()) {
-        const PointId& id = segment->id_at(offset);
-        const auto [it, fresh] = c->directory_.emplace(id, Location{segment.get(), offset});
-        if (!fresh) {
-          return Error{Errc::corrupt,
-                       dir.string() + ": point " + id.to_string() + " is live in two segments"};
-        }
-      }
+    }
+    if (Status s = c->in_id_order(nullptr, [](const PointId&, const Location&) { return true; });
+        !s.ok()) {
+      return Error{Errc::corrupt, dir.string() + ": " + s.message()};
     }
   }
   if (c->segments_.empty() || !c->segments_.back()->appendable()) {
@@ -215,7 +211,7 @@ Expected<std::unique_ptr<Collection>> Collection::open(std::string name, const f
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
-  log::info("collection " + c->name_ + ": " + std::to_string(c->directory_.size()) + " points in " +
+  log::info("collection " + c->name_ + ": " + std::to_string(c->live_points()) + " points in " +
             std::to_string(c->segments_.size()) + " segments from operation " +
             std::to_string(from) + ", " + std::to_string(recovered.replayed) +
             " log records replayed, " + std::to_string(c->indexes_built_at_start_) +

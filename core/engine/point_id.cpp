@@ -31,16 +31,18 @@ bool strip(std::string_view& text, std::string_view prefix, std::string_view suf
 
 } // namespace
 
+static_assert(sizeof(PointId) == 17, "a segment keeps one PointId per point: keep it packed");
+
 PointId PointId::from_number(std::uint64_t number) noexcept {
   PointId id;
-  id.number_ = number;
+  std::memcpy(id.bytes_.data(), &number, sizeof number);
   return id;
 }
 
 PointId PointId::from_uuid(const Uuid& bytes) noexcept {
   PointId id;
   id.is_uuid_ = true;
-  id.uuid_ = bytes;
+  id.bytes_ = bytes;
   return id;
 }
 
@@ -81,29 +83,29 @@ Expected<PointId> PointId::parse_uuid(std::string_view text, std::string_view fi
 
 std::string PointId::to_string() const {
   if (!is_uuid_) {
-    return std::to_string(number_);
+    return std::to_string(number());
   }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(36);
-  for (std::size_t i = 0; i < uuid_.size(); ++i) {
+  for (std::size_t i = 0; i < bytes_.size(); ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) {
       out.push_back('-');
     }
-    out.push_back(kHex[uuid_[i] >> 4]);
-    out.push_back(kHex[uuid_[i] & 0xF]);
+    out.push_back(kHex[bytes_[i] >> 4]);
+    out.push_back(kHex[bytes_[i] & 0xF]);
   }
   return out;
 }
 
 std::size_t PointId::hash() const noexcept {
   // splitmix64 finalizer over the id's bits: cheap and well mixed.
-  std::uint64_t x = number_;
+  std::uint64_t x = number();
   if (is_uuid_) {
     std::uint64_t hi = 0;
     std::uint64_t lo = 0;
-    std::memcpy(&hi, uuid_.data(), 8);
-    std::memcpy(&lo, uuid_.data() + 8, 8);
+    std::memcpy(&hi, bytes_.data(), 8);
+    std::memcpy(&lo, bytes_.data() + 8, 8);
     x = hi ^ (lo * 0x9E3779B97F4A7C15ULL) ^ 0xA5A5A5A5A5A5A5A5ULL;
   }
   x += 0x9E3779B97F4A7C15ULL;

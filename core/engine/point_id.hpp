@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -28,8 +29,15 @@ public:
 
   bool is_uuid() const noexcept { return is_uuid_; }
   /// The integer; 0 for a UUID.
-  std::uint64_t number() const noexcept { return is_uuid_ ? 0 : number_; }
-  const Uuid& uuid() const noexcept { return uuid_; }
+  std::uint64_t number() const noexcept {
+    std::uint64_t n = 0;
+    if (!is_uuid_) {
+      std::memcpy(&n, bytes_.data(), sizeof n);
+    }
+    return n;
+  }
+  /// The UUID's bytes; meaningless for an integer id.
+  const Uuid& uuid() const noexcept { return bytes_; }
 
   /// "42", or the canonical "550e8400-e29b-41d4-a716-446655440000".
   std::string to_string() const;
@@ -40,10 +48,10 @@ public:
     if (a.is_uuid_ != b.is_uuid_) {
       return !a.is_uuid_;
     }
-    return a.is_uuid_ ? a.uuid_ < b.uuid_ : a.number_ < b.number_;
+    return a.is_uuid_ ? a.bytes_ < b.bytes_ : a.number() < b.number();
   }
   friend bool operator==(const PointId& a, const PointId& b) noexcept {
-    return a.is_uuid_ == b.is_uuid_ && (a.is_uuid_ ? a.uuid_ == b.uuid_ : a.number_ == b.number_);
+    return a.is_uuid_ == b.is_uuid_ && a.bytes_ == b.bytes_; // an integer's other bytes are 0
   }
   friend bool operator!=(const PointId& a, const PointId& b) noexcept { return !(a == b); }
 
@@ -51,9 +59,10 @@ public:
   std::size_t hash() const noexcept;
 
 private:
+  // 17 bytes with no padding (segments keep one per point): the UUID, or the integer in the
+  // first 8 bytes in the machine's order and zeros after.
+  Uuid bytes_{};
   bool is_uuid_ = false;
-  std::uint64_t number_ = 0;
-  Uuid uuid_{};
 };
 
 /// Reads a point id from JSON: a non-negative integer or a UUID string. Errors name `field`.

@@ -134,11 +134,78 @@ Expected<std::unique_ptr<Segment>> Segment::create(std::uint64_t id, const Colle
 }
 
 std::optional<PointOffset> Segment::offset_of(const PointId& id) const {
-  const auto it = offsets_.find(id);
-  if (it == offsets_.end()) {
+  if (appendable_) {
+    const auto it = offsets_.find(id);
+    if (it == offsets_.end()) {
+      return std::nullopt;
+    }
+    return it->second;
+  }
+  const std::size_t at = sorted_lower_bound(id);
+  if (at == sorted_offsets_.size() || !(ids_[sorted_offsets_[at]] == id) ||
+      !live_.contains(sorted_offsets_[at])) {
     return std::nullopt;
   }
-  return it->second;
+  return sorted_offsets_[at];
+}
+
+std::size_t Segment::sorted_lower_bound(const PointId& id) const noexcept {
+  const auto it = std::lower_bound(
+      sorted_offsets_.begin(), sorted_offsets_.end(), id,
+      [this](PointOffset offset, const PointId& key) { return ids_[offset] < key; });
+  return static_cast<std::size_t>(it - sorted_offsets_.begin());
+}
+
+void Segment::seal() {
+  appendable_ = false;
+  ++changes_;
+  sorted_offsets_.clear();
+  sorted_offsets_.reserve(offsets_.size());
+  for (const auto& [id, offset] : offsets_) {
+    sorted_offsets_.push_back(offset);
+  }
+  offsets_.clear();
+  ids_.shrink_to_fit();
+  payloads_.shrink_to_fit();
+  versions_.shrink_to_fit();
+  for (auto& [name, column] : columns_) {
+    column.pointers.shrink_to_fit();
+  }
+}
+
+Segment::IdCursor Segment::ids_from(const PointId* from) const {
+  IdCursor cursor(*this);
+  if (appendable_) {
+    cursor.in_map_ = from != nullptr ? offsets_.lower_bound(*from) : offsets_.begin();
+  } else {
+    cursor.in_sorted_ = from != nullptr ? sorted_lower_bound(*from) : 0;
+  }
+  cursor.settle();
+  return cursor;
+}
+
+void Segment::IdCursor::settle() noexcept {
+  const Segment& s = *segment_;
+  if (s.appendable_) {
+    valid_ = in_map_ != s.offsets_.end();
+    offset_ = valid_ ? in_map_->second : 0;
+    return;
+  }
+  while (in_sorted_ < s.sorted_offsets_.size() &&
+         !s.live_.contains(s.sorted_offsets_[in_sorted_])) {
+    ++in_sorted_;
+  }
+  valid_ = in_sorted_ < s.sorted_offsets_.size();
+  offset_ = valid_ ? s.sorted_offsets_[in_sorted_] : 0;
+}
+
+void Segment::IdCursor::next() noexcept {
+  if (segment_->appendable_) {
+    ++in_map_;
+  } else {
+    ++in_sorted_;
+  }
+  settle();
 }
 
 Status Segment::write_vector(VectorColumn& column, PointOffset offset,
@@ -191,7 +258,9 @@ Status Segment::replace(PointOffset offset, const PointStruct& point, std::uint6
   }
   payloads_[offset] = point.payload;
   versions_[offset] = version;
-  offsets_[point.id] = offset;
+  if (appendable_) {
+    offsets_[point.id] = offset;
+  }
   live_.add(offset);
   payload_index_.set(offset, payloads_[offset]);
   return {};
@@ -217,7 +286,9 @@ void Segment::set_payload(PointOffset offset, Json payload, std::uint64_t versio
 
 void Segment::remove(PointOffset offset) {
   ++changes_;
-  offsets_.erase(ids_[offset]);
+  if (appendable_) {
+    offsets_.erase(ids_[offset]);
+  }
   live_.remove(offset);
   payload_index_.remove(offset);
   (payload_file_ ? payload_edits_[offset] : payloads_[offset]) = Json();

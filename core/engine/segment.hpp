@@ -81,11 +81,9 @@ public:
 
   std::uint64_t id() const noexcept { return id_; }
   bool appendable() const noexcept { return appendable_; }
-  /// Makes the segment immutable in its vectors (the collection opens a new appendable one).
-  void seal() noexcept {
-    appendable_ = false;
-    ++changes_;
-  }
+  /// Makes the segment immutable in its vectors (the collection opens a new appendable one)
+  /// and packs what it keeps per point.
+  void seal();
 
   // ---- writes (the collection holds its write lock) ----
   /// Adds a point at a new offset.
@@ -120,6 +118,28 @@ public:
   const Bitmap& live() const override { return live_; }
   std::optional<PointOffset> offset_of(const PointId& id) const override;
   const PointId& id_at(PointOffset offset) const override { return ids_[offset]; }
+  /// The live points in id order, from the first id ≥ a given one. Valid while the segment is
+  /// neither written to nor sealed.
+  class IdCursor {
+  public:
+    bool valid() const noexcept { return valid_; }
+    const PointId& id() const noexcept { return segment_->ids_[offset_]; }
+    PointOffset offset() const noexcept { return offset_; }
+    void next() noexcept;
+
+  private:
+    friend class Segment;
+    explicit IdCursor(const Segment& segment) noexcept : segment_(&segment) {}
+    void settle() noexcept; // moves to the first live entry at or after the current one
+
+    const Segment* segment_;
+    std::map<PointId, PointOffset>::const_iterator in_map_;
+    std::size_t in_sorted_ = 0;
+    PointOffset offset_ = 0;
+    bool valid_ = false;
+  };
+  /// A cursor at the first live point whose id is ≥ `from` (at the first point when null).
+  IdCursor ids_from(const PointId* from) const;
   PayloadRef payload_at(PointOffset offset) const override;
   std::uint64_t version_at(PointOffset offset) const { return versions_[offset]; }
   const PayloadIndex& payload_index() const noexcept { return payload_index_; }
@@ -279,7 +299,13 @@ private:
   std::unique_ptr<MappedFile> payload_file_;
   std::unordered_map<PointOffset, Json> payload_edits_;
   std::vector<std::uint64_t> versions_;
-  std::unordered_map<PointId, PointOffset, PointIdHash> offsets_; // live points
+  // Live points by id. While the segment is appendable, a map. Once it is sealed, only the
+  // offsets live at sealing, sorted by id (4 bytes a point instead of a map node); a point
+  // removed since fails the live check.
+  std::map<PointId, PointOffset> offsets_;
+  std::vector<PointOffset> sorted_offsets_;
+  /// The first index of sorted_offsets_ whose id is not below `id`.
+  std::size_t sorted_lower_bound(const PointId& id) const noexcept;
   Bitmap live_;
   PayloadIndex payload_index_;
   std::map<std::string, std::unique_ptr<HnswGraph>> graphs_;

@@ -246,9 +246,20 @@ Expected<std::unique_ptr<Segment>> Segment::load(const fs::path& dir, std::strin
     }
   }
   for (const PointOffset offset : s->live_) {
-    if (!s->offsets_.emplace(s->ids_[offset], offset).second) {
+    if (s->appendable_ && !s->offsets_.emplace(s->ids_[offset], offset).second) {
       return r.corrupt("point " + s->ids_[offset].to_string() + " is live twice");
     }
+    if (!s->appendable_) {
+      s->sorted_offsets_.push_back(offset);
+    }
+  }
+  std::sort(s->sorted_offsets_.begin(), s->sorted_offsets_.end(),
+            [&](PointOffset a, PointOffset b) { return s->ids_[a] < s->ids_[b]; });
+  const auto twice =
+      std::adjacent_find(s->sorted_offsets_.begin(), s->sorted_offsets_.end(),
+                         [&](PointOffset a, PointOffset b) { return s->ids_[a] == s->ids_[b]; });
+  if (twice != s->sorted_offsets_.end()) {
+    return r.corrupt("point " + s->ids_[*twice].to_string() + " is live twice");
   }
   auto columns = r.get<std::uint32_t>();
   VDB_TRY(columns);

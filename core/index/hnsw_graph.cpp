@@ -13,8 +13,22 @@ HnswGraph::HnswGraph(std::vector<const float*> vectors, VectorScorer scorer,
     : vectors_(std::move(vectors)), scorer_(scorer), params_(params),
       stride0_(1 + 2 * static_cast<std::size_t>(params.m)),
       stride_upper_(1 + static_cast<std::size_t>(params.m)), level0_(vectors_.size() * stride0_),
-      upper_(vectors_.size()), levels_(vectors_.size(), 0),
-      locks_(std::make_unique<std::mutex[]>(vectors_.size())), visited_pool_(vectors_.size()) {}
+      levels_(vectors_.size(), 0), locks_(std::make_unique<std::mutex[]>(vectors_.size())),
+      visited_pool_(vectors_.size()) {}
+
+bool HnswGraph::allocate_upper() {
+  upper_first_.assign(levels_.size(), 0);
+  std::uint64_t lists = 0;
+  for (std::size_t i = 0; i < levels_.size(); ++i) {
+    upper_first_[i] = static_cast<std::uint32_t>(lists);
+    lists += levels_[i];
+    if (lists > UINT32_MAX) {
+      return false; // drawn levels average 1 / (m - 1) lists a node: only a damaged file
+    }
+  }
+  upper_.assign(static_cast<std::size_t>(lists) * stride_upper_, 0);
+  return true;
+}
 
 std::unique_ptr<HnswGraph> HnswGraph::build(std::vector<const float*> vectors, VectorScorer scorer,
                                             const HnswParams& params,
@@ -31,18 +45,19 @@ std::unique_ptr<HnswGraph> HnswGraph::build(std::vector<const float*> vectors, V
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   const double mult = 1.0 / std::log(static_cast<double>(p.m));
   std::vector<std::uint32_t> order;
+  std::uint64_t lists = 0; // the levels average 1 / (m - 1) upper lists a node
   for (std::uint32_t i = 0; i < g.vectors_.size(); ++i) {
     if (g.vectors_[i] == nullptr) {
       continue;
     }
     const double u = std::max(uniform(gen), 1e-12);
-    const int level = std::min(static_cast<int>(-std::log(u) * mult), 31);
+    int level = std::min(static_cast<int>(-std::log(u) * mult), 31);
+    level = lists + static_cast<std::uint64_t>(level) > UINT32_MAX ? 0 : level;
+    lists += static_cast<std::uint64_t>(level);
     g.levels_[i] = static_cast<std::uint8_t>(level);
-    if (level > 0) {
-      g.upper_[i].assign(static_cast<std::size_t>(level) * g.stride_upper_, 0);
-    }
     order.push_back(i);
   }
+  g.allocate_upper(); // cannot fail: the levels were kept below 2^32 lists
   g.nodes_ = order.size();
   if (order.empty()) {
     return graph;
@@ -353,12 +368,9 @@ std::vector<std::uint32_t> HnswGraph::block_links(std::uint32_t node) const {
 }
 
 std::size_t HnswGraph::memory_bytes() const noexcept {
-  std::size_t upper = 0;
-  for (const auto& u : upper_) {
-    upper += u.capacity() * sizeof(std::uint32_t) + sizeof(std::vector<std::uint32_t>);
-  }
-  return level0_.capacity_bytes() + upper + levels_.capacity() +
-         vectors_.capacity() * sizeof(const float*) +
+  return level0_.capacity_bytes() +
+         (upper_first_.capacity() + upper_.capacity()) * sizeof(std::uint32_t) +
+         levels_.capacity() + vectors_.capacity() * sizeof(const float*) +
          (block_offsets_.capacity() + block_links_.capacity()) * sizeof(std::uint32_t);
 }
 
@@ -379,7 +391,8 @@ void HnswGraph::save(std::string& out) const {
   w.put_array(level0_.data(), vectors_.size() * stride0_);
   for (std::size_t i = 0; i < vectors_.size(); ++i) {
     if (levels_[i] > 0) {
-      w.put_array(upper_[i].data(), upper_[i].size());
+      w.put_array(links_at(static_cast<std::uint32_t>(i), 1),
+                  static_cast<std::size_t>(levels_[i]) * stride_upper_);
     }
   }
   // Payload-aware links, only when blocks were considered (files without them end here).
@@ -465,15 +478,21 @@ Expected<std::unique_ptr<HnswGraph>> HnswGraph::load(std::string_view bytes,
     }
     VDB_TRY(check_list(g.links_at(i, 0), g.max_links(0)));
     g.levels_[i] = levels[i];
+  }
+  if (!g.allocate_upper()) {
+    return r.corrupt("the upper layers hold more than 2^32 link lists");
+  }
+  std::vector<std::uint32_t> upper;
+  for (std::uint32_t i = 0; i < *n; ++i) {
     if (levels[i] == 0) {
       continue;
     }
-    std::vector<std::uint32_t> upper;
+    upper.clear();
     VDB_TRY(r.get_array(upper, static_cast<std::size_t>(levels[i]) * g.stride_upper_));
     if (upper.size() != static_cast<std::size_t>(levels[i]) * g.stride_upper_) {
       return r.corrupt("an upper layer list has the wrong size");
     }
-    g.upper_[i] = std::move(upper);
+    std::copy(upper.begin(), upper.end(), g.links_at(i, 1));
     for (int level = 1; level <= levels[i]; ++level) {
       VDB_TRY(check_list(g.links_at(i, level), g.max_links(level)));
     }

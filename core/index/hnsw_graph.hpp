@@ -161,7 +161,8 @@ private:
   // Link lists: [count, link0, link1, ...].
   std::uint32_t* links_at(std::uint32_t node, int level) noexcept {
     return level == 0 ? &level0_[static_cast<std::size_t>(node) * stride0_]
-                      : &upper_[node][static_cast<std::size_t>(level - 1) * stride_upper_];
+                      : &upper_[(static_cast<std::size_t>(upper_first_[node]) + level - 1) *
+                                stride_upper_];
   }
   const std::uint32_t* links_at(std::uint32_t node, int level) const noexcept {
     return const_cast<HnswGraph*>(this)->links_at(node, level);
@@ -170,6 +171,9 @@ private:
     return level == 0 ? 2 * params_.m : params_.m;
   }
 
+  /// Sizes upper_ for levels_ and points upper_first_ at each node's lists (false when they
+  /// would need more than 2^32 lists).
+  bool allocate_upper();
   void insert(std::uint32_t node, VisitedSet& visited, std::vector<Neighbor>& scratch);
   std::uint32_t greedy(const float* query, std::uint32_t entry, int from_level, int to_level,
                        bool locked) const;
@@ -184,7 +188,10 @@ private:
   std::size_t stride0_;
   std::size_t stride_upper_;
   HugeBuffer<std::uint32_t> level0_;
-  std::vector<std::vector<std::uint32_t>> upper_;
+  // Layers above 0, packed: node i's list at level l ≥ 1 starts at
+  // upper_[(upper_first_[i] + l - 1) * stride_upper_] (counted in lists, so 32 bits suffice).
+  std::vector<std::uint32_t> upper_first_;
+  std::vector<std::uint32_t> upper_;
   std::vector<std::uint8_t> levels_;
   // Payload-aware links: node i's are block_links_[block_offsets_[i] .. block_offsets_[i + 1]]
   // (both empty when the graph has none).

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
+#include <numeric>
 #include <random>
 #include <thread>
 
@@ -103,6 +105,73 @@ TEST(Segments, DeletedPointsNeverComeBackAndVacuumReclaimsThem) {
   for (const ScoredPoint& h : *hits) {
     EXPECT_EQ(h.id.number() % 2, 1U);
   }
+}
+
+TEST(Segments, ScrollWalksEverySegmentInIdOrder) {
+  // Sealed segments find their points through offsets sorted by id, the appendable one through
+  // a map; scroll merges them. Points are written out of order, some deleted, some moved.
+  Catalog catalog(test::engine_context(), CollectionConfig{});
+  auto c = small_segments(catalog);
+  std::mt19937_64 rng(7);
+  std::vector<std::uint64_t> numbers(1000);
+  std::iota(numbers.begin(), numbers.end(), 0);
+  std::shuffle(numbers.begin(), numbers.end(), rng);
+  std::map<PointId, std::string> expected; // id → the "v" its payload must hold
+  std::vector<PointStruct> batch;
+  const auto write = [&](const PointId& pid, const std::string& v) {
+    batch.push_back(PointStruct{pid, {{"", vec(expected.size())}}, Json{{"v", v}}});
+    expected[pid] = v;
+    if (batch.size() == 40) {
+      ASSERT_TRUE(c->upsert(batch).ok());
+      batch.clear();
+    }
+  };
+  for (std::size_t i = 0; i < 300; ++i) {
+    write(id(numbers[i]), "first");
+  }
+  for (std::uint8_t u = 0; u < 5; ++u) {
+    PointId::Uuid bytes{};
+    bytes[0] = static_cast<std::uint8_t>(200 - u);
+    bytes[15] = u;
+    write(PointId::from_uuid(bytes), "first");
+  }
+  ASSERT_TRUE(c->upsert(batch).ok());
+  batch.clear();
+  ASSERT_TRUE(c->optimize_now().ok());
+  ASSERT_GE(c->info().segments.size(), 2U);
+  std::vector<PointId> gone;
+  for (std::size_t i = 0; i < 40; ++i) {
+    gone.push_back(id(numbers[i * 7]));
+    expected.erase(gone.back());
+  }
+  ASSERT_TRUE(c->delete_points(gone).ok());
+  for (std::size_t i = 0; i < 30; ++i) {
+    write(id(numbers[i * 7 + 3]), "moved"); // sealed → appendable
+  }
+  for (std::size_t i = 300; i < 310; ++i) {
+    write(id(numbers[i]), "new");
+  }
+  ASSERT_TRUE(c->upsert(batch).ok());
+
+  ScrollRequest request;
+  request.limit = 7;
+  request.with_payload = PayloadSelector::all();
+  std::vector<std::pair<PointId, std::string>> seen;
+  do {
+    auto page = c->scroll(request);
+    ASSERT_TRUE(page.ok()) << page.error().message;
+    for (const Record& r : page->points) {
+      seen.emplace_back(r.id, r.payload->at("v").get<std::string>());
+    }
+    request.offset = page->next_page_offset;
+  } while (request.offset);
+  const std::vector<std::pair<PointId, std::string>> want(expected.begin(), expected.end());
+  EXPECT_EQ(seen, want);
+  EXPECT_EQ(*c->count(nullptr), expected.size());
+  EXPECT_EQ(c->info().points_count, expected.size());
+  auto records = c->retrieve(gone, PayloadSelector::none(), VectorSelector::none());
+  ASSERT_TRUE(records.ok());
+  EXPECT_TRUE(records->empty()) << "deleted points are not found";
 }
 
 TEST(Segments, PayloadEditsDuringAnIndexBuildAreKept) {
