@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace vdb {
@@ -421,7 +422,12 @@ std::string condition_key(const FieldCondition& condition) {
     if constexpr (std::is_same_v<T, std::string>) {
       key += std::to_string(v.size()) + ':' + v;
     } else {
-      key += std::to_string(v);
+      static_assert(std::is_arithmetic_v<T>);
+      // The value's bytes: exact (to_string prints 6 decimals, so 1e-7 and 2e-7 would share
+      // a key and a cached bitmap) and no formatting on the query path.
+      char raw[sizeof v];
+      std::memcpy(raw, &v, sizeof v);
+      key.append(raw, sizeof v);
     }
   };
   const auto add_bounds = [&](const auto& b) {

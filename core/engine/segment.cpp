@@ -363,15 +363,26 @@ std::vector<SegmentHit> Segment::exact(const VectorColumn& column, const Segment
     }
   };
   if (const Bitmap* matches = plan.exact()) {
-    // Every candidate matches: one intersection instead of checks per point.
+    // Every candidate matches: one intersection instead of checks per point. The offsets are
+    // read a block at a time, so the loads of their vector addresses overlap.
+    const auto add_all = [&](const Bitmap& offsets_to_score) {
+      roaring_uint32_iterator_t it;
+      roaring_init_iterator(&offsets_to_score.roaring, &it);
+      for (;;) {
+        n = roaring_read_uint32_iterator(&it, offsets, kScoreBlock);
+        for (std::size_t i = 0; i < n; ++i) {
+          block[i] = column.pointers[offsets[i]];
+        }
+        if (n != kScoreBlock) {
+          return; // the rest, if any, is flushed below
+        }
+        flush();
+      }
+    };
     if (column.present.cardinality() == slots()) {
-      for (const PointOffset offset : *matches) { // every slot holds this vector
-        add(offset);
-      }
+      add_all(*matches); // every slot holds this vector
     } else {
-      for (const PointOffset offset : *matches& column.present) {
-        add(offset);
-      }
+      add_all(*matches & column.present);
     }
   } else {
     for (const PointOffset offset : plan.candidates()) {

@@ -241,6 +241,21 @@ TEST_F(CollectionTest, PayloadIndexesAreListedAndDropped) {
   EXPECT_EQ(*shop_->count(&oslo), 1U);
 }
 
+TEST_F(CollectionTest, RangesThatDifferBelowAMillionthAreNotConfused) {
+  // Indexed filters are cached by a key of their condition; the key must tell these apart.
+  for (std::uint64_t i = 0; i < 10; ++i) {
+    upsert(i, {1, 0, 0}, ("{\"x\": " + std::to_string(i) + "e-7}").c_str());
+  }
+  ASSERT_TRUE(
+      shop_->create_payload_index(*JsonPath::parse("x"), PayloadFieldType::float_number).ok());
+  // Both bounds print as 0.000000 with 6 decimals.
+  const Filter above_1 = filter_of(R"({"must": {"key": "x", "range": {"gt": 1.5e-7}}})");
+  const Filter above_3 = filter_of(R"({"must": {"key": "x", "range": {"gt": 3.5e-7}}})");
+  EXPECT_EQ(*shop_->count(&above_1), 8U);
+  EXPECT_EQ(*shop_->count(&above_3), 6U);
+  EXPECT_EQ(*shop_->count(&above_1), 8U);
+}
+
 TEST_F(CollectionTest, NamedVectorsMayBeMissingOnAPoint) {
   ASSERT_TRUE(catalog_
                   .create_collection("multi", Json::parse(R"({"vectors": {
