@@ -80,6 +80,11 @@ std::string mmap_file(std::size_t i) { return "vectors-" + std::to_string(i) + "
 std::string graph_file(std::size_t i) { return "graph-" + std::to_string(i) + ".vdb"; }
 std::string codes_file(std::size_t i) { return "codes-" + std::to_string(i) + ".vdb"; }
 constexpr std::string_view kCodesMagic = "VDBCODES";
+// Codes files: format 1 holds 7-bit codes (0..127), format 2 8-bit ones.
+constexpr std::uint32_t kCodesFormat = 2;
+std::uint32_t code_levels(std::uint32_t format) noexcept {
+  return format >= 2 ? QuantizedVectors::kLevels : QuantizedVectors::kLevelsBefore8Bit;
+}
 
 } // namespace
 
@@ -169,7 +174,7 @@ Status Segment::save_immutable(const fs::path& dir) {
       if (columns_.at(name).quantized && !columns_.at(name).quantized->mapped()) {
         std::string body;
         columns_.at(name).quantized->save(body);
-        VDB_TRY(write_checked_file(dir / codes_file(i), kCodesMagic, kFormat, body));
+        VDB_TRY(write_checked_file(dir / codes_file(i), kCodesMagic, kCodesFormat, body));
       }
       ++i;
     }
@@ -380,10 +385,11 @@ Expected<std::unique_ptr<Segment>> Segment::load(const fs::path& dir, std::strin
         VDB_TRY(quantized);
         s->columns_.at(name).quantized = std::move(*quantized);
       } else {
-        auto codes = read_checked_file(codes_path, kCodesMagic, kFormat);
+        std::uint32_t format = 0;
+        auto codes = read_checked_file(codes_path, kCodesMagic, kCodesFormat, &format);
         VDB_TRY(codes);
-        auto quantized =
-            QuantizedVectors::load(*codes, *slots, column.params.size, metric, codes_path.string());
+        auto quantized = QuantizedVectors::load(*codes, *slots, column.params.size, metric,
+                                                code_levels(format), codes_path.string());
         VDB_TRY(quantized);
         s->columns_.at(name).quantized = std::move(*quantized);
       }
@@ -398,11 +404,11 @@ Expected<std::unique_ptr<QuantizedVectors>> Segment::map_codes(const fs::path& p
                                                                std::size_t count,
                                                                const VectorColumn& column,
                                                                Metric metric) {
-  auto file = MappedFile::open(path, kCodesMagic, kFormat);
+  auto file = MappedFile::open(path, kCodesMagic, kCodesFormat);
   VDB_TRY(file);
   std::shared_ptr<const MappedFile> owner = std::move(*file);
   auto codes = QuantizedVectors::load(owner->body(), count, column.params.size, metric,
-                                      path.string(), owner);
+                                      code_levels(owner->version()), path.string(), owner);
   owner->release(); // the check above read every code: let those pages go
   return codes;
 }
@@ -415,7 +421,7 @@ Status Segment::place_codes(Built& built, const fs::path& dir) const {
       std::string body;
       it->second->save(body);
       const fs::path path = dir / codes_file(i);
-      VDB_TRY(write_checked_file(path, kCodesMagic, kFormat, body));
+      VDB_TRY(write_checked_file(path, kCodesMagic, kCodesFormat, body));
       auto mapped = map_codes(path, it->second->size(), column, it->second->metric());
       VDB_TRY(mapped);
       it->second = std::move(*mapped);

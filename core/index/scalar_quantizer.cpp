@@ -8,12 +8,12 @@
 namespace vdb {
 namespace {
 
-std::uint8_t code_of(float x, float low, float step) noexcept {
+/// round((x - low) / step) in [lowest, highest]; `lowest` when the step is 0.
+float code_of(float x, float low, float step, float lowest, float highest) noexcept {
   if (!(step > 0.0F)) {
-    return 0;
+    return lowest;
   }
-  const float c = std::round((x - low) / step);
-  return static_cast<std::uint8_t>(std::clamp(c, 0.0F, 127.0F));
+  return std::clamp(std::round((x - low) / step), lowest, highest);
 }
 
 } // namespace
@@ -57,12 +57,13 @@ QuantizedVectors::Bounds QuantizedVectors::train(const std::vector<const float*>
   return out;
 }
 
-QuantizedVectors::QuantizedVectors(std::size_t dim, Metric metric, Bounds bounds)
-    : dim_(dim), stride_((kHead + dim + 3) / 4 * 4), metric_(metric), bounds_(std::move(bounds)),
-      step_(dim, 0.0F) {
+QuantizedVectors::QuantizedVectors(std::size_t dim, Metric metric, Bounds bounds,
+                                   std::uint32_t levels)
+    : dim_(dim), stride_((kHead + dim + 3) / 4 * 4), metric_(metric), levels_(levels),
+      bounds_(std::move(bounds)), step_(dim, 0.0F) {
   for (std::size_t d = 0; d < dim; ++d) {
     const float range = bounds_.high[d] - bounds_.low[d];
-    step_[d] = range > 0.0F && std::isfinite(range) ? range / 127.0F : 0.0F;
+    step_[d] = range > 0.0F && std::isfinite(range) ? range / static_cast<float>(levels) : 0.0F;
   }
 }
 
@@ -84,7 +85,8 @@ std::unique_ptr<QuantizedVectors> QuantizedVectors::encode(const std::vector<con
     std::int64_t sum = 0;
     double norm = 0;
     for (std::size_t d = 0; d < dim; ++d) {
-      const std::uint8_t c = code_of(x[d], out->bounds_.low[d], out->step_[d]);
+      const auto c = static_cast<std::uint8_t>(
+          code_of(x[d], out->bounds_.low[d], out->step_[d], 0.0F, static_cast<float>(kLevels)));
       r[kHead + d] = c;
       sum += c;
       norm += static_cast<double>(x[d]) * x[d];
@@ -99,7 +101,7 @@ std::unique_ptr<QuantizedVectors> QuantizedVectors::encode(const std::vector<con
 QuantizedVectors::Query QuantizedVectors::encode_query(const float* query) const {
   Query q;
   q.codes.assign(dim_, 0);
-  // y_i = q_i a_i over its own range [m, m + 127 b]: nothing is clipped.
+  // y_i = q_i a_i over its own range [m - 127 b, m + 127 b]: nothing is clipped.
   float lo = 0.0F;
   float hi = 0.0F;
   double base = 0;
@@ -112,13 +114,24 @@ QuantizedVectors::Query QuantizedVectors::encode_query(const float* query) const
     norm += static_cast<double>(query[d]) * query[d];
   }
   const float range = hi - lo;
-  q.step = range > 0.0F && std::isfinite(range) ? range / 127.0F : 0.0F;
-  q.offset = lo;
+  q.step = range > 0.0F && std::isfinite(range) ? range / 254.0F : 0.0F;
+  q.offset = lo + range / 2.0F;
   q.base = static_cast<float>(base);
   q.norm = static_cast<float>(norm);
-  for (std::size_t d = 0; d < dim_; ++d) {
-    q.codes[d] = code_of(query[d] * step_[d], lo, q.step);
+  if (!(q.step > 0.0F)) {
+    q.offset = lo; // every y_i is lo (or the range is not finite): codes 0 and m = lo
   }
+  // The rounding e_i = y_i - (b c'_i + m) multiplies c_i. Its part at the middle code,
+  // sum e_i * levels / 2, is the same for every vector and is added here exactly; what is left,
+  // sum e_i (c_i - levels / 2), is about half as large.
+  double rounding = 0;
+  for (std::size_t d = 0; d < dim_; ++d) {
+    const float y = query[d] * step_[d];
+    const float c = q.step > 0.0F ? code_of(y, q.offset, q.step, -127.0F, 127.0F) : 0.0F;
+    q.codes[d] = static_cast<std::int8_t>(c);
+    rounding += static_cast<double>(y) - (static_cast<double>(q.step) * c + q.offset);
+  }
+  q.base = static_cast<float>(base + rounding * levels_ / 2.0);
   return q;
 }
 
@@ -133,7 +146,8 @@ void QuantizedVectors::save(std::string& out) const {
 
 Expected<std::unique_ptr<QuantizedVectors>>
 QuantizedVectors::load(std::string_view bytes, std::size_t count, std::size_t dim, Metric metric,
-                       const std::string& what, std::shared_ptr<const void> owner) {
+                       std::uint32_t levels, const std::string& what,
+                       std::shared_ptr<const void> owner) {
   ByteReader r(bytes, what);
   auto n = r.get<std::uint64_t>();
   auto d = r.get<std::uint64_t>();
@@ -155,7 +169,8 @@ QuantizedVectors::load(std::string_view bytes, std::size_t count, std::size_t di
       return r.corrupt("the bounds of dimension " + std::to_string(i) + " are not an interval");
     }
   }
-  std::unique_ptr<QuantizedVectors> out(new QuantizedVectors(dim, metric, std::move(bounds)));
+  std::unique_ptr<QuantizedVectors> out(
+      new QuantizedVectors(dim, metric, std::move(bounds), levels));
   if (r.left() != count * out->stride_) {
     return r.corrupt("the codes are not the size their count says");
   }
@@ -173,9 +188,10 @@ QuantizedVectors::load(std::string_view bytes, std::size_t count, std::size_t di
     const std::uint8_t* c = out->codes(static_cast<std::uint32_t>(id));
     float head[2];
     std::memcpy(head, out->record(static_cast<std::uint32_t>(id)), sizeof head);
-    if (std::any_of(c, c + dim, [](std::uint8_t x) { return x > 127; }) ||
+    if (std::any_of(c, c + dim, [levels](std::uint8_t x) { return x > levels; }) ||
         !std::isfinite(head[0]) || !std::isfinite(head[1])) {
-      return r.corrupt("vector " + std::to_string(id) + " has a code above 127 or a bad term");
+      return r.corrupt("vector " + std::to_string(id) + " has a code above " +
+                       std::to_string(levels) + " or a bad term");
     }
   }
   return out;

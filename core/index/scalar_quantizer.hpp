@@ -1,12 +1,15 @@
 // Scalar int8 quantization of one segment's vectors. Each dimension i has its own bounds
 // [low_i, high_i] (the `quantile` interval of that dimension's values in a sample, so one
-// outlier does not stretch the range) and its value x_i becomes the code
-// c_i = clamp(round((x_i - low_i) / a_i), 0, 127) with a_i = (high_i - low_i) / 127. Codes
-// use 7 bits: they read the same as signed and unsigned bytes, which is what the distance
-// plugins' int8 kernels multiply (see plugin_api.h).
+// outlier does not stretch the range) and its value x_i becomes the unsigned 8-bit code
+// c_i = clamp(round((x_i - low_i) / a_i), 0, 255) with a_i = (high_i - low_i) / 255. (Codes
+// written before format 2 use 7 bits, 0..127 with a_i = (high_i - low_i) / 127; they are read
+// as they are.)
 //
 // The query is not clipped to those bounds: it is quantized on its own, per search
-// (asymmetrically). With y_i = q_i a_i, y_i ~ b c'_i + m (b and m from the query's own range):
+// (asymmetrically), into signed bytes c'_i in -127..127. With y_i = q_i a_i,
+// y_i ~ b c'_i + m (m the middle of the query's own range, b a 254th of it). The distance
+// plugins' code kernels multiply those signed query bytes by the unsigned codes exactly (ABI 1.2,
+// see plugin_api.h):
 //
 //   q.x ~ sum q_i (a_i c_i + low_i) = sum y_i c_i + sum q_i low_i
 //       ~ b D + m S_x + Q0,  where D = sum c'_i c_i (the int8 kernel), S_x = sum c_i (stored
@@ -49,9 +52,13 @@ public:
                                                   std::size_t dim, Metric metric,
                                                   const Bounds& bounds);
 
+  /// The largest code: 255 (8 bits), or 127 for codes written before 8-bit codes.
+  static constexpr std::uint32_t kLevels = 255;
+  static constexpr std::uint32_t kLevelsBefore8Bit = 127;
+
   /// A query quantized for this segment's codes.
   struct Query {
-    std::vector<std::uint8_t> codes;
+    std::vector<std::int8_t> codes;
     float step = 0;   ///< b
     float offset = 0; ///< m
     float base = 0;   ///< Q0
@@ -87,22 +94,23 @@ public:
 
   /// Appends the bounds and records to `out`.
   void save(std::string& out) const;
-  /// Codes saved by save(), for `count` vectors of `dim` values; checked against both. With an
+  /// Codes saved by save(), for `count` vectors of `dim` values, whose largest code is `levels`
+  /// (kLevels, or kLevelsBefore8Bit for older files); checked against all three. With an
   /// `owner` (a mapped file holding `bytes`), the codes are read where they lie, and the owner
   /// is kept alive with them; without one they are copied into RAM.
-  static Expected<std::unique_ptr<QuantizedVectors>> load(std::string_view bytes, std::size_t count,
-                                                          std::size_t dim, Metric metric,
-                                                          const std::string& what,
-                                                          std::shared_ptr<const void> owner = {});
+  static Expected<std::unique_ptr<QuantizedVectors>>
+  load(std::string_view bytes, std::size_t count, std::size_t dim, Metric metric,
+       std::uint32_t levels, const std::string& what, std::shared_ptr<const void> owner = {});
 
 private:
   static constexpr std::size_t kHead = 2 * sizeof(float);
-  QuantizedVectors(std::size_t dim, Metric metric, Bounds bounds);
+  QuantizedVectors(std::size_t dim, Metric metric, Bounds bounds, std::uint32_t levels = kLevels);
 
   std::size_t dim_;
   std::size_t stride_; // kHead + dim, rounded up to 4
   std::size_t size_ = 0;
   Metric metric_;
+  std::uint32_t levels_; // the largest code
   Bounds bounds_;
   std::vector<float> step_;            // a_i (0 for a dimension whose values are all equal)
   std::vector<std::uint8_t> data_;     // the records, when they are in RAM
@@ -110,7 +118,7 @@ private:
   const std::uint8_t* records_ = nullptr;
 };
 
-/// Distances for HnswGraph::search_with from a query's codes: the distance plugin's int8
+/// Distances for HnswGraph::search_with from a query's codes: the distance plugin's code
 /// kernel and the per-vector terms.
 struct QuantizedDistances {
   const QuantizedVectors* vectors;
@@ -119,7 +127,7 @@ struct QuantizedDistances {
 
   float to(std::uint32_t node) const noexcept {
     return vectors->distance(
-        backend->int8_dot(query->codes.data(), vectors->codes(node), vectors->dim()), *query, node);
+        backend->code_dot(query->codes.data(), vectors->codes(node), vectors->dim()), *query, node);
   }
   void prefetch(std::uint32_t node) const noexcept {
     const auto* r = reinterpret_cast<const char*>(vectors->record(node));
@@ -134,7 +142,7 @@ struct QuantizedDistances {
     for (std::size_t i = 0; i < n; ++i) {
       codes[i] = vectors->codes(nodes[i]);
     }
-    (void)backend->int8_dot_gather(query->codes.data(), codes.data(), n, vectors->dim(),
+    (void)backend->code_dot_gather(query->codes.data(), codes.data(), n, vectors->dim(),
                                    dots.data());
     for (std::size_t i = 0; i < n; ++i) {
       out[i] = vectors->distance(dots[i], *query, nodes[i]);

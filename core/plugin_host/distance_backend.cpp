@@ -11,30 +11,35 @@ Status checked(vdb_status status, const DistanceBackend& backend, const char* ke
   return plugin_error(status, "distance backend " + backend.name() + ", " + kernel);
 }
 
-// The host's int8 kernels, for plugins built for ABI 1.0 or without int8 kernels of their own.
-std::int32_t portable_int8_dot(const std::uint8_t* a, const std::uint8_t* b, std::size_t dim) {
+// The host's integer kernels, for plugins built for an older minor ABI or without integer
+// kernels of their own: Q is the query's byte type (uint8_t for the int8 kernels, int8_t for the
+// code kernels), the codes are unsigned.
+template <class Q>
+std::int32_t portable_dot(const Q* q, const std::uint8_t* code, std::size_t dim) {
   std::int32_t sum = 0;
   for (std::size_t i = 0; i < dim; ++i) {
-    sum += static_cast<std::int32_t>(a[i]) * static_cast<std::int32_t>(b[i]);
+    sum += static_cast<std::int32_t>(q[i]) * static_cast<std::int32_t>(code[i]);
   }
   return sum;
 }
-vdb_status portable_pair(const std::uint8_t* a, const std::uint8_t* b, std::size_t dim,
-                         std::int32_t* out) {
-  *out = portable_int8_dot(a, b, dim);
+template <class Q>
+vdb_status portable_pair(const Q* q, const std::uint8_t* code, std::size_t dim, std::int32_t* out) {
+  *out = portable_dot(q, code, dim);
   return VDB_OK;
 }
-vdb_status portable_batch(const std::uint8_t* q, const std::uint8_t* base, std::size_t stride,
-                          std::size_t n, std::size_t dim, std::int32_t* out) {
+template <class Q>
+vdb_status portable_batch(const Q* q, const std::uint8_t* base, std::size_t stride, std::size_t n,
+                          std::size_t dim, std::int32_t* out) {
   for (std::size_t i = 0; i < n; ++i) {
-    out[i] = portable_int8_dot(q, base + i * stride, dim);
+    out[i] = portable_dot(q, base + i * stride, dim);
   }
   return VDB_OK;
 }
-vdb_status portable_gather(const std::uint8_t* q, const std::uint8_t* const* codes, std::size_t n,
+template <class Q>
+vdb_status portable_gather(const Q* q, const std::uint8_t* const* codes, std::size_t n,
                            std::size_t dim, std::int32_t* out) {
   for (std::size_t i = 0; i < n; ++i) {
-    out[i] = portable_int8_dot(q, codes[i], dim);
+    out[i] = portable_dot(q, codes[i], dim);
   }
   return VDB_OK;
 }
@@ -45,9 +50,25 @@ DistanceBackend::DistanceBackend(std::shared_ptr<const Plugin> plugin)
   int8_native_ = VDB_HAS_FIELD(api_, vdb_distance_api, int8_dot_gather) &&
                  api_->int8_dot != nullptr && api_->int8_dot_batch != nullptr &&
                  api_->int8_dot_gather != nullptr;
-  int8_dot_ = int8_native_ ? api_->int8_dot : &portable_pair;
-  int8_dot_batch_ = int8_native_ ? api_->int8_dot_batch : &portable_batch;
-  int8_dot_gather_ = int8_native_ ? api_->int8_dot_gather : &portable_gather;
+  int8_dot_ = int8_native_ ? api_->int8_dot : &portable_pair<std::uint8_t>;
+  int8_dot_batch_ = int8_native_ ? api_->int8_dot_batch : &portable_batch<std::uint8_t>;
+  int8_dot_gather_ = int8_native_ ? api_->int8_dot_gather : &portable_gather<std::uint8_t>;
+  code_native_ = VDB_HAS_FIELD(api_, vdb_distance_api, code_dot_gather) &&
+                 api_->code_dot != nullptr && api_->code_dot_batch != nullptr &&
+                 api_->code_dot_gather != nullptr;
+  code_dot_ = code_native_ ? api_->code_dot : &portable_pair<std::int8_t>;
+  code_dot_batch_ = code_native_ ? api_->code_dot_batch : &portable_batch<std::int8_t>;
+  code_dot_gather_ = code_native_ ? api_->code_dot_gather : &portable_gather<std::int8_t>;
+}
+
+Status DistanceBackend::code_dot_batch(const std::int8_t* q, const std::uint8_t* base,
+                                       std::size_t stride, std::size_t n, std::size_t dim,
+                                       std::int32_t* out) const {
+  return checked(code_dot_batch_(q, base, stride, n, dim, out), *this, "code_dot_batch");
+}
+Status DistanceBackend::code_dot_gather(const std::int8_t* q, const std::uint8_t* const* codes,
+                                        std::size_t n, std::size_t dim, std::int32_t* out) const {
+  return checked(code_dot_gather_(q, codes, n, dim, out), *this, "code_dot_gather");
 }
 
 Status DistanceBackend::int8_dot_batch(const std::uint8_t* q, const std::uint8_t* base,

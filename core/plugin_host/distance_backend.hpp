@@ -69,6 +69,22 @@ public:
   /// Whether the int8 kernels are the plugin's own (false: the host's portable loop).
   bool has_int8_kernels() const noexcept { return int8_native_; }
 
+  /// 8-bit codes (unsigned) against a signed query: the exact sum q[i]*code[i]. From the plugin
+  /// when it has the ABI 1.2 kernels, else from the host's portable loop.
+  std::int32_t code_dot(const std::int8_t* q, const std::uint8_t* code,
+                        std::size_t dim) const noexcept {
+    std::int32_t out = 0;
+    code_dot_(q, code, dim, &out);
+    return out;
+  }
+  /// One query against n codes, code i at base + i * stride (in bytes).
+  Status code_dot_batch(const std::int8_t* q, const std::uint8_t* base, std::size_t stride,
+                        std::size_t n, std::size_t dim, std::int32_t* out) const;
+  Status code_dot_gather(const std::int8_t* q, const std::uint8_t* const* codes, std::size_t n,
+                         std::size_t dim, std::int32_t* out) const;
+  /// Whether the code kernels are the plugin's own (false: the host's portable loop).
+  bool has_code_kernels() const noexcept { return code_native_; }
+
   const vdb_distance_api& api() const noexcept { return *api_; }
 
 private:
@@ -78,6 +94,10 @@ private:
   vdb_i8_batch_fn int8_dot_batch_ = nullptr;
   vdb_i8_gather_fn int8_dot_gather_ = nullptr;
   bool int8_native_ = false;
+  vdb_u8_pair_fn code_dot_ = nullptr;
+  vdb_u8_batch_fn code_dot_batch_ = nullptr;
+  vdb_u8_gather_fn code_dot_gather_ = nullptr;
+  bool code_native_ = false;
 };
 
 } // namespace vdb

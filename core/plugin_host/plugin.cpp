@@ -48,6 +48,17 @@ Status check_distance(const vdb_distance_api* api) {
               "(all three or none)"};
     }
   }
+  // So are ABI 1.2's code kernels.
+  if (VDB_HAS_FIELD(api, vdb_distance_api, code_dot_gather)) {
+    const int given = (api->code_dot != nullptr ? 1 : 0) +
+                      (api->code_dot_batch != nullptr ? 1 : 0) +
+                      (api->code_dot_gather != nullptr ? 1 : 0);
+    if (given != 0 && given != 3) {
+      return {Errc::invalid_argument,
+              "vdb_distance_api: code_dot, code_dot_batch and code_dot_gather come together "
+              "(all three or none)"};
+    }
+  }
   return {};
 }
 

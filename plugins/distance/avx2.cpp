@@ -112,9 +112,39 @@ struct Int8 {
   }
 };
 
+// 8-bit codes: vpmaddubsw would saturate (255 * 127 * 2 > 32767), so both sides are widened to
+// 16 bits (query signed, codes unsigned) and vpmaddwd adds pairs of products into 8 int32 sums
+// (at most 2 * 128 * 255). 16 bytes a step; two accumulators; the tail is the scalar loop.
+struct Code {
+  static std::int32_t dot(const std::int8_t* q, const std::uint8_t* c, std::size_t dim) noexcept {
+    const auto load = [](const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); };
+    __m256i acc0 = _mm256_setzero_si256();
+    __m256i acc1 = _mm256_setzero_si256();
+    std::size_t i = 0;
+    for (; i + 32 <= dim; i += 32) {
+      const __m256i x0 = _mm256_cvtepi8_epi16(load(q + i));
+      const __m256i y0 = _mm256_cvtepu8_epi16(load(c + i));
+      const __m256i x1 = _mm256_cvtepi8_epi16(load(q + i + 16));
+      const __m256i y1 = _mm256_cvtepu8_epi16(load(c + i + 16));
+      acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(x0, y0));
+      acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(x1, y1));
+    }
+    for (; i + 16 <= dim; i += 16) {
+      acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(load(q + i)),
+                                                      _mm256_cvtepu8_epi16(load(c + i))));
+    }
+    const __m256i acc = _mm256_add_epi32(acc0, acc1);
+    __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4E));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xB1));
+    return _mm_cvtsi128_si32(sum) + vdb::distance::code_dot_scalar(q + i, c + i, dim - i);
+  }
+};
+
 struct Avx2Kernels {
   static constexpr std::size_t kGroup = 1;
   using Int8Dot = vdb::distance::Int8Metric<Int8>;
+  using CodeDot = vdb::distance::CodeMetric<Code>;
   using Dot = vdb::distance::Metric<Reduce, DotStep>;
   using L2sq = vdb::distance::Metric<Reduce, L2sqStep>;
   using L1 = vdb::distance::Metric<Reduce, L1Step>;

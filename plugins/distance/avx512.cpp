@@ -104,9 +104,34 @@ struct Int8 {
   }
 };
 
+// 8-bit codes: the same vpdpbusd, with the codes as its unsigned operand and the query as its
+// signed one (four products of at most 255 * 128 a lane: no overflow, no saturation).
+struct Code {
+  static std::int32_t dot(const std::int8_t* q, const std::uint8_t* c, std::size_t dim) noexcept {
+    __m512i acc0 = _mm512_setzero_si512();
+    __m512i acc1 = _mm512_setzero_si512();
+    std::size_t i = 0;
+    for (; i + 128 <= dim; i += 128) {
+      acc0 = _mm512_dpbusd_epi32(acc0, _mm512_loadu_si512(c + i), _mm512_loadu_si512(q + i));
+      acc1 =
+          _mm512_dpbusd_epi32(acc1, _mm512_loadu_si512(c + i + 64), _mm512_loadu_si512(q + i + 64));
+    }
+    for (; i + 64 <= dim; i += 64) {
+      acc0 = _mm512_dpbusd_epi32(acc0, _mm512_loadu_si512(c + i), _mm512_loadu_si512(q + i));
+    }
+    if (i < dim) {
+      const __mmask64 mask = (1ULL << (dim - i)) - 1ULL; // dim - i < 64
+      acc1 = _mm512_dpbusd_epi32(acc1, _mm512_maskz_loadu_epi8(mask, c + i),
+                                 _mm512_maskz_loadu_epi8(mask, q + i));
+    }
+    return _mm512_reduce_add_epi32(_mm512_add_epi32(acc0, acc1));
+  }
+};
+
 struct Avx512Kernels {
   static constexpr std::size_t kGroup = 1;
   using Int8Dot = vdb::distance::Int8Metric<Int8>;
+  using CodeDot = vdb::distance::CodeMetric<Code>;
   using Dot = vdb::distance::Metric<Reduce, DotStep>;
   using L2sq = vdb::distance::Metric<Reduce, L2sqStep>;
   using L1 = vdb::distance::Metric<Reduce, L1Step>;

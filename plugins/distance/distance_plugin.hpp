@@ -12,6 +12,10 @@
 //     template <std::size_t N>
 //     static void run(const std::uint8_t* q, const std::uint8_t* const* v, std::size_t dim,
 //                     std::int32_t* out);
+//   struct CodeDot, the same with a signed query and unsigned 8-bit codes (ABI 1.2):
+//     template <std::size_t N>
+//     static void run(const std::int8_t* q, const std::uint8_t* const* v, std::size_t dim,
+//                     std::int32_t* out);
 // Scoring kGroup vectors per call loads each chunk of the query once for all of them, which is
 // what makes batch and gather faster than repeated pair calls when loads are the bottleneck.
 #pragma once
@@ -56,6 +60,28 @@ template <class One> struct Int8Metric {
   }
 };
 
+/// 8-bit code kernels from an ISA's one-vector loop: One::dot(q, code, dim) -> the exact sum.
+template <class One> struct CodeMetric {
+  template <std::size_t N>
+  static void run(const std::int8_t* q, const std::uint8_t* const* v, std::size_t dim,
+                  std::int32_t* out) noexcept {
+    for (std::size_t n = 0; n < N; ++n) {
+      out[n] = One::dot(q, v[n], dim);
+    }
+  }
+};
+
+/// The portable 8-bit code dot product (signed query, unsigned codes): the reference every
+/// ISA's is tested against, and the tail of their loops.
+inline std::int32_t code_dot_scalar(const std::int8_t* q, const std::uint8_t* code,
+                                    std::size_t dim) noexcept {
+  std::int32_t sum = 0;
+  for (std::size_t i = 0; i < dim; ++i) {
+    sum += static_cast<std::int32_t>(q[i]) * static_cast<std::int32_t>(code[i]);
+  }
+  return sum;
+}
+
 /// The portable int8 dot product: the reference every ISA's is tested against, and the tail
 /// of their loops.
 inline std::int32_t int8_dot_scalar(const std::uint8_t* a, const std::uint8_t* b,
@@ -70,8 +96,8 @@ inline std::int32_t int8_dot_scalar(const std::uint8_t* a, const std::uint8_t* b
 template <class Kernels> struct Table {
   static constexpr std::size_t kGroup = Kernels::kGroup;
 
-  template <class Metric, class T = float, class Out = float>
-  static vdb_status pair(const T* a, const T* b, std::size_t dim, Out* out) noexcept {
+  template <class Metric, class T = float, class Out = float, class Q = T>
+  static vdb_status pair(const Q* a, const T* b, std::size_t dim, Out* out) noexcept {
     if (a == nullptr || b == nullptr || out == nullptr || dim == 0) {
       return sdk::fail(VDB_ERR_INVALID_ARGUMENT, "distance kernel: null pointer or dim == 0");
     }
@@ -79,8 +105,8 @@ template <class Kernels> struct Table {
     return VDB_OK;
   }
 
-  template <class Metric, class T = float, class Out = float>
-  static vdb_status batch(const T* query, const T* base, std::size_t stride, std::size_t n,
+  template <class Metric, class T = float, class Out = float, class Q = T>
+  static vdb_status batch(const Q* query, const T* base, std::size_t stride, std::size_t n,
                           std::size_t dim, Out* out) noexcept {
     if (query == nullptr || out == nullptr || dim == 0 || stride < dim ||
         (base == nullptr && n != 0)) {
@@ -105,8 +131,8 @@ template <class Kernels> struct Table {
     return VDB_OK;
   }
 
-  template <class Metric, class T = float, class Out = float>
-  static vdb_status gather(const T* query, const T* const* vectors, std::size_t n, std::size_t dim,
+  template <class Metric, class T = float, class Out = float, class Q = T>
+  static vdb_status gather(const Q* query, const T* const* vectors, std::size_t n, std::size_t dim,
                            Out* out) noexcept {
     if (query == nullptr || out == nullptr || dim == 0 || (vectors == nullptr && n != 0)) {
       return sdk::fail(VDB_ERR_INVALID_ARGUMENT, "distance gather: null pointer or dim == 0");
@@ -138,6 +164,9 @@ template <class Kernels> struct Table {
       &pair<typename Kernels::Int8Dot, std::uint8_t, std::int32_t>,
       &batch<typename Kernels::Int8Dot, std::uint8_t, std::int32_t>,
       &gather<typename Kernels::Int8Dot, std::uint8_t, std::int32_t>,
+      &pair<typename Kernels::CodeDot, std::uint8_t, std::int32_t, std::int8_t>,
+      &batch<typename Kernels::CodeDot, std::uint8_t, std::int32_t, std::int8_t>,
+      &gather<typename Kernels::CodeDot, std::uint8_t, std::int32_t, std::int8_t>,
   };
   // clang-format on
 
@@ -147,7 +176,7 @@ template <class Kernels> struct Table {
                            VDB_PLUGIN_ABI_MINOR,
                            VDB_PLUGIN_DISTANCE,
                            name,
-                           "1.1.0",
+                           "1.2.0",
                            description,
                            &kApi,
                            nullptr};

@@ -89,9 +89,34 @@ struct Int8 {
   }
 };
 
+// 8-bit codes: both sides widened to 16 bits (query signed, codes unsigned, at most 255: still
+// positive as int16), then smlal accumulates the products (at most 128 * 255) into int32 lanes.
+struct Code {
+  static std::int32_t dot(const std::int8_t* q, const std::uint8_t* c, std::size_t dim) noexcept {
+    int32x4_t acc0 = vdupq_n_s32(0);
+    int32x4_t acc1 = vdupq_n_s32(0);
+    std::size_t i = 0;
+    for (; i + 16 <= dim; i += 16) {
+      const int8x16_t x = vld1q_s8(q + i);
+      const uint8x16_t y = vld1q_u8(c + i);
+      const int16x8_t xl = vmovl_s8(vget_low_s8(x));
+      const int16x8_t xh = vmovl_high_s8(x);
+      const int16x8_t yl = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(y)));
+      const int16x8_t yh = vreinterpretq_s16_u16(vmovl_high_u8(y));
+      acc0 = vmlal_s16(acc0, vget_low_s16(xl), vget_low_s16(yl));
+      acc1 = vmlal_high_s16(acc1, xl, yl);
+      acc0 = vmlal_s16(acc0, vget_low_s16(xh), vget_low_s16(yh));
+      acc1 = vmlal_high_s16(acc1, xh, yh);
+    }
+    return vaddvq_s32(vaddq_s32(acc0, acc1)) +
+           vdb::distance::code_dot_scalar(q + i, c + i, dim - i);
+  }
+};
+
 struct NeonKernels {
   static constexpr std::size_t kGroup = 1;
   using Int8Dot = vdb::distance::Int8Metric<Int8>;
+  using CodeDot = vdb::distance::CodeMetric<Code>;
   using Dot = vdb::distance::Metric<Reduce, DotStep>;
   using L2sq = vdb::distance::Metric<Reduce, L2sqStep>;
   using L1 = vdb::distance::Metric<Reduce, L1Step>;

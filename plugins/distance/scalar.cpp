@@ -39,9 +39,16 @@ struct Int8 {
   }
 };
 
+struct Code {
+  static std::int32_t dot(const std::int8_t* q, const std::uint8_t* c, std::size_t dim) noexcept {
+    return vdb::distance::code_dot_scalar(q, c, dim);
+  }
+};
+
 struct ScalarKernels {
   static constexpr std::size_t kGroup = 1;
   using Int8Dot = vdb::distance::Int8Metric<Int8>;
+  using CodeDot = vdb::distance::CodeMetric<Code>;
   using Dot = vdb::distance::Metric<Reduce, DotStep>;
   using L2sq = vdb::distance::Metric<Reduce, L2sqStep>;
   using L1 = vdb::distance::Metric<Reduce, L1Step>;

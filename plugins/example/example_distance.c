@@ -112,9 +112,10 @@ static vdb_status l1_gather(const float* q, const float* const* v, size_t n, siz
 static const vdb_distance_api kDistance = {sizeof(vdb_distance_api), 0, dot_pair, l2sq_pair,
                                            l1_pair, dot_batch, l2sq_batch, l1_batch, dot_gather,
                                            l2sq_gather, l1_gather,
-                                           /* ABI 1.1's int8 kernels are optional: without
-                                              them the host uses its own portable loop. */
-                                           NULL, NULL, NULL};
+                                           /* ABI 1.1's int8 kernels and 1.2's code kernels
+                                              are optional: without them the host uses its
+                                              own portable loops. */
+                                           NULL, NULL, NULL, NULL, NULL, NULL};
 
 static const vdb_plugin_info kInfo = {sizeof(vdb_plugin_info),
                                       VDB_PLUGIN_ABI_MAJOR,

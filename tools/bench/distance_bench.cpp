@@ -27,17 +27,20 @@ std::vector<float> random_vector(std::size_t n, unsigned seed) {
   return v;
 }
 
-std::vector<std::uint8_t> random_codes(std::size_t n, unsigned seed) {
+/// Random bytes of type T in [lo, hi].
+template <class T = std::uint8_t>
+std::vector<T> random_codes(std::size_t n, unsigned seed, int lo = 0, int hi = 127) {
   std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> dist(0, 127);
-  std::vector<std::uint8_t> v(n);
+  std::uniform_int_distribution<int> dist(lo, hi);
+  std::vector<T> v(n);
   for (auto& x : v) {
-    x = static_cast<std::uint8_t>(dist(rng));
+    x = static_cast<T>(dist(rng));
   }
   return v;
 }
 
-enum class Metric { dot, l2sq, l1, int8dot };
+// int8dot: ABI 1.1's 7-bit codes; codedot: ABI 1.2's signed query by 8-bit codes.
+enum class Metric { dot, l2sq, l1, int8dot, codedot };
 
 void bench_pair(benchmark::State& state, const DistanceBackend& backend, Metric metric) {
   const auto dim = static_cast<std::size_t>(state.range(0));
@@ -45,11 +48,16 @@ void bench_pair(benchmark::State& state, const DistanceBackend& backend, Metric 
   const auto b = random_vector(dim, 2);
   const auto ca = random_codes(dim, 1);
   const auto cb = random_codes(dim, 2);
+  const auto sq = random_codes<std::int8_t>(dim, 1, -127, 127);
+  const auto c8 = random_codes(dim, 2, 0, 255);
   for (auto _ : state) {
     float r = 0;
     switch (metric) {
     case Metric::int8dot:
       r = static_cast<float>(backend.int8_dot(ca.data(), cb.data(), dim));
+      break;
+    case Metric::codedot:
+      r = static_cast<float>(backend.code_dot(sq.data(), c8.data(), dim));
       break;
     case Metric::dot:
       r = backend.dot(a.data(), b.data(), dim);
@@ -76,11 +84,15 @@ void bench_batch(benchmark::State& state, const DistanceBackend& backend, Metric
   std::vector<float> out(k_vectors);
   const auto cq = random_codes(dim, 1);
   const auto codes = random_codes(dim * k_vectors, 2);
+  const auto sq = random_codes<std::int8_t>(dim, 1, -127, 127);
+  const auto codes8 = random_codes(dim * k_vectors, 2, 0, 255);
   std::vector<std::int32_t> int_out(k_vectors);
   const auto run = [&] {
     switch (metric) {
     case Metric::int8dot:
       return backend.int8_dot_batch(cq.data(), codes.data(), dim, k_vectors, dim, int_out.data());
+    case Metric::codedot:
+      return backend.code_dot_batch(sq.data(), codes8.data(), dim, k_vectors, dim, int_out.data());
     case Metric::dot:
       return backend.dot_batch(q.data(), base.data(), dim, k_vectors, dim, out.data());
     case Metric::l2sq:
@@ -115,7 +127,8 @@ int main(int argc, char** argv) {
   const std::pair<const char*, Metric> metrics[] = {{"dot", Metric::dot},
                                                     {"l2sq", Metric::l2sq},
                                                     {"l1", Metric::l1},
-                                                    {"int8dot", Metric::int8dot}};
+                                                    {"int8dot", Metric::int8dot},
+                                                    {"codedot", Metric::codedot}};
   for (const auto& plugin : registry.plugins(VDB_PLUGIN_DISTANCE)) {
     for (const auto& [name, metric] : metrics) {
       benchmark::RegisterBenchmark(("pair/" + plugin->name() + "/" + name).c_str(), bench_pair,

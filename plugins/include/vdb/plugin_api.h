@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define VDB_PLUGIN_ABI_MAJOR 1u
-#define VDB_PLUGIN_ABI_MINOR 1u
+#define VDB_PLUGIN_ABI_MINOR 2u
 
 #define VDB_PLUGIN_INIT_SYMBOL "vdb_plugin_init"
 
@@ -116,9 +116,24 @@ typedef vdb_status (*vdb_i8_gather_fn)(const uint8_t* query, const uint8_t* cons
                                        size_t n, size_t dim, int32_t* out);
 
 /*
- * A distance backend. ABI 1.0 has the float32 kernels; 1.1 appends the int8 kernels. A reader
- * uses an appended field only under VDB_HAS_FIELD. The int8 kernels are optional: a plugin may
- * leave them null (or be built for 1.0), and the host then uses its own portable loop for them.
+ * 8-bit code kernels (ABI 1.2), what the host scores scalar-quantized vectors with since 1.2. A
+ * stored code is an unsigned byte (0..255), a query code a signed one (-128..127), the pair x86's
+ * VNNI vpdpbusd multiplies. The result is the exact integer sum query[i]*code[i]; its magnitude
+ * is at most 128*255*dim, which fits int32 for dim <= 65,793 (the host allows 65,536). The three
+ * shapes are those of the float32 kernels, with stride counted in bytes.
+ */
+typedef vdb_status (*vdb_u8_pair_fn)(const int8_t* query, const uint8_t* code, size_t dim,
+                                     int32_t* out);
+typedef vdb_status (*vdb_u8_batch_fn)(const int8_t* query, const uint8_t* base, size_t stride,
+                                      size_t n, size_t dim, int32_t* out);
+typedef vdb_status (*vdb_u8_gather_fn)(const int8_t* query, const uint8_t* const* codes, size_t n,
+                                       size_t dim, int32_t* out);
+
+/*
+ * A distance backend. ABI 1.0 has the float32 kernels; 1.1 appends the int8 kernels (7-bit
+ * codes), 1.2 the 8-bit code kernels. A reader uses an appended field only under VDB_HAS_FIELD.
+ * The integer kernels are optional, each group of three together: a plugin may leave them null
+ * (or be built for an older minor version), and the host then uses its own portable loop.
  */
 typedef struct vdb_distance_api {
   uint32_t struct_size;
@@ -136,6 +151,10 @@ typedef struct vdb_distance_api {
   vdb_i8_pair_fn int8_dot;
   vdb_i8_batch_fn int8_dot_batch;
   vdb_i8_gather_fn int8_dot_gather;
+  /* ABI 1.2 */
+  vdb_u8_pair_fn code_dot;
+  vdb_u8_batch_fn code_dot_batch;
+  vdb_u8_gather_fn code_dot_gather;
 } vdb_distance_api;
 
 /* ---------------------------------------------------------------------------------------- */

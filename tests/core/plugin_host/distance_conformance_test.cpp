@@ -230,9 +230,65 @@ TEST_P(DistanceConformance, Int8DotIsExactInEveryShape) {
   }
 }
 
+TEST_P(DistanceConformance, CodeDotIsExactInEveryShape) {
+  // ABI 1.2: signed query bytes against unsigned 8-bit codes, the extremes included.
+  std::mt19937 gen(12);
+  std::uniform_int_distribution<int> code(0, 255);
+  std::uniform_int_distribution<int> signed_byte(-128, 127);
+  constexpr std::size_t kCodes = 9;
+  for (const std::size_t dim : conformance_dims()) {
+    SCOPED_TRACE(dim);
+    // Codes one byte past a 64-byte boundary, with a stride that is not a multiple of 64.
+    const std::size_t stride = dim + 3;
+    std::vector<std::uint8_t> storage(64 + kCodes * stride);
+    auto* base =
+        reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(storage.data()) + 63) &
+                                        ~std::uintptr_t{63}) +
+        1;
+    std::vector<std::int8_t> query(dim);
+    for (std::int8_t& q : query) {
+      q = static_cast<std::int8_t>(signed_byte(gen));
+    }
+    std::vector<const std::uint8_t*> pointers;
+    for (std::size_t v = 0; v < kCodes; ++v) {
+      std::uint8_t* c = base + v * stride;
+      for (std::size_t i = 0; i < dim; ++i) {
+        // Vector 0 is all 255, vector 1 all 0, the rest random.
+        c[i] = v == 0 ? 255 : v == 1 ? 0 : static_cast<std::uint8_t>(code(gen));
+      }
+      pointers.push_back(c);
+    }
+    std::vector<std::int32_t> batch(kCodes);
+    std::vector<std::int32_t> gathered(kCodes);
+    ASSERT_TRUE(
+        backend_->code_dot_batch(query.data(), base, stride, kCodes, dim, batch.data()).ok());
+    ASSERT_TRUE(
+        backend_->code_dot_gather(query.data(), pointers.data(), kCodes, dim, gathered.data())
+            .ok());
+    for (std::size_t v = 0; v < kCodes; ++v) {
+      std::int64_t want = 0;
+      for (std::size_t i = 0; i < dim; ++i) {
+        want += std::int64_t{query[i]} * pointers[v][i];
+      }
+      ASSERT_EQ(backend_->code_dot(query.data(), pointers[v], dim), want) << "vector " << v;
+      ASSERT_EQ(batch[v], want) << "vector " << v;
+      ASSERT_EQ(gathered[v], want) << "vector " << v;
+      ASSERT_EQ(reference_->code_dot(query.data(), pointers[v], dim), want);
+    }
+    // -128 and 127 against 255 in every dimension: the extreme sums, no overflow or saturation.
+    const std::vector<std::uint8_t> top(dim, 255);
+    for (const int q : {-128, 127}) {
+      const std::vector<std::int8_t> edge(dim, static_cast<std::int8_t>(q));
+      ASSERT_EQ(backend_->code_dot(edge.data(), top.data(), dim),
+                static_cast<std::int64_t>(q * 255) * static_cast<std::int64_t>(dim));
+    }
+  }
+}
+
 TEST_P(DistanceConformance, BuiltInBackendsHaveTheirOwnInt8Kernels) {
   // The example plugin (ABI 1.0's table in C) has none: the host's loop stands in for them.
   EXPECT_EQ(backend_->has_int8_kernels(), std::string(GetParam()) != "example");
+  EXPECT_EQ(backend_->has_code_kernels(), std::string(GetParam()) != "example");
 }
 
 INSTANTIATE_TEST_SUITE_P(Plugins, DistanceConformance,

@@ -24,7 +24,7 @@ void expect_refused(const std::string& flaw, const std::string& reason) {
 }
 
 TEST(PluginLoader, RefusesAnotherAbiMajorVersion) {
-  expect_refused("bad_abi", "built for plugin ABI 99.1, this host implements 1.1");
+  expect_refused("bad_abi", "built for plugin ABI 99.2, this host implements 1.2");
 }
 
 TEST(PluginLoader, RefusesALibraryWithoutTheInitSymbol) {
@@ -67,6 +67,10 @@ TEST(PluginLoader, LoadsAPluginFromAbi10AndGivesItTheHostsInt8Kernels) {
   ASSERT_TRUE(backend.int8_dot_gather(a, codes, 2, 5, out).ok());
   EXPECT_EQ(out[0], 1 + 4 + 9 + 127 * 127);
   EXPECT_EQ(out[1], 4 + 10 + 18 + 127 * 127);
+  EXPECT_FALSE(backend.has_code_kernels()); // ABI 1.2's: the host's loop again
+  const std::int8_t q[5] = {-1, 2, -128, 127, 0};
+  const std::uint8_t c[5] = {255, 5, 255, 255, 9};
+  EXPECT_EQ(backend.code_dot(q, c, 5), -255 + 10 - 128 * 255 + 127 * 255);
 }
 
 TEST(PluginLoader, RefusesAFileThatIsNotALibrary) {
