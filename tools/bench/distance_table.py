@@ -27,22 +27,24 @@ def main(path):
         header = ["kernel", "size"] + plugins + ["avx2 / scalar", "avx512 / avx2"]
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
-        for metric in ("dot", "l2sq", "l1", "int8dot"):
+        for metric in ("dot", "l2sq", "l1", "int8dot", "codedot"):
             for run in runs:
                 t = {p: median.get(f"{shape}/{p}/{metric}/{run}") for p in plugins}
                 cells = [metric, run] + [f"{t[p]:.1f}" if t[p] else "-" for p in plugins]
                 ratio = lambda a, b: f"{t[a] / t[b]:.2f}x" if t.get(a) and t.get(b) else "-"
                 cells += [ratio("scalar", "avx2"), ratio("avx2", "avx512")]
                 print("| " + " | ".join(cells) + " |")
-        print(f"\n{shape}: AVX2 float32 dot time / int8 dot time at the same dimension\n")
-        print("| size | avx2 int8 | avx512 (VNNI) int8 |")
-        print("|---|---|---|")
+        print(f"\n{shape}: AVX2 float32 dot time / integer dot time at the same dimension "
+              "(int8dot: 7-bit codes, ABI 1.1; codedot: 8-bit codes, ABI 1.2)\n")
+        print("| size | avx2 int8dot | avx512 (VNNI) int8dot | avx2 codedot | avx512 (VNNI) codedot |")
+        print("|---|---|---|---|---|")
         for run in runs:
             f32 = median.get(f"{shape}/avx2/dot/{run}")
             cells = [run]
-            for p in ("avx2", "avx512"):
-                i8 = median.get(f"{shape}/{p}/int8dot/{run}")
-                cells.append(f"{f32 / i8:.2f}x" if f32 and i8 else "-")
+            for metric in ("int8dot", "codedot"):
+                for p in ("avx2", "avx512"):
+                    i8 = median.get(f"{shape}/{p}/{metric}/{run}")
+                    cells.append(f"{f32 / i8:.2f}x" if f32 and i8 else "-")
             print("| " + " | ".join(cells) + " |")
 
 
