@@ -94,6 +94,16 @@ TEST_F(VdbCli, CollectionsImportSearchScrollCountAndIndexes) {
   EXPECT_THAT(out(), HasSubstr("score"));
   EXPECT_THAT(out(), HasSubstr("\n1 "));
 
+  // The quantization parameters reach the server: it checks the oversampling's range.
+  ASSERT_EQ(vdb({"--json", "search", "docs", "--vector", "0.9,0.1", "--limit", "2",
+                 "--oversampling", "2", "--rescore", "--ignore-quantization"}),
+            0)
+      << err();
+  EXPECT_EQ(Json::parse(out())[0]["id"], 2);
+  EXPECT_EQ(vdb({"search", "docs", "--vector", "0.9,0.1", "--oversampling", "0.5"}), 1);
+  EXPECT_THAT(err(), HasSubstr("oversampling"));
+  EXPECT_EQ(vdb({"search", "docs", "--vector", "0.9,0.1", "--oversampling", "x"}), 2);
+
   ASSERT_EQ(vdb({"index", "create", "docs", "city", "keyword"}), 0) << err();
   ASSERT_EQ(vdb({"count", "docs", "--filter",
                  R"({"must": {"key": "city", "match": {"value": "Oslo"}}})"}),

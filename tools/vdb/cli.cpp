@@ -25,6 +25,7 @@ Points
   vdb import COLLECTION FILE [--format fvecs|jsonl|csv] [--batch N] [--start-id N] [--vector NAME]
   vdb search COLLECTION (--vector 0.1,0.2,... | --vector-file FILE) [--limit N] [--filter JSON]
              [--with-payload] [--with-vector] [--ef N] [--exact] [--using NAME]
+             [--oversampling X] [--rescore] [--ignore-quantization]
   vdb scroll COLLECTION [--limit N] [--offset ID] [--filter JSON]
   vdb count COLLECTION [--filter JSON] [--approximate]
   vdb retrieve COLLECTION ID [ID ...]
@@ -114,9 +115,10 @@ public:
 
 private:
   static bool takes_value(const std::string& a) {
-    static const char* const kValued[] = {
-        "--size",        "--distance", "--config", "--format", "--batch", "--start-id", "--vector",
-        "--vector-file", "--limit",    "--filter", "--ef",     "--using", "--offset"};
+    static const char* const kValued[] = {"--size",   "--distance",    "--config", "--format",
+                                          "--batch",  "--start-id",    "--vector", "--vector-file",
+                                          "--limit",  "--filter",      "--ef",     "--using",
+                                          "--offset", "--oversampling"};
     return std::any_of(std::begin(kValued), std::end(kValued),
                        [&](const char* v) { return a == v; });
   }
@@ -663,6 +665,19 @@ Status search(Client& c, const Options& o, Args& a, std::ostream& out, std::ostr
   q.with_payload = a.flag("--with-payload") ? PayloadSelector::all() : PayloadSelector::none();
   q.with_vector = a.flag("--with-vector") ? VectorSelector::every() : VectorSelector::none();
   q.exact = a.flag("--exact");
+  // Quantized collections (params.quantization, as in Qdrant); the server checks the range.
+  if (auto x = a.value("--oversampling")) {
+    auto f = floats(*x, "--oversampling");
+    VDB_TRY(f);
+    if (f->size() != 1) {
+      return usage("--oversampling: give one number");
+    }
+    q.quantization.oversampling = f->front();
+  }
+  if (a.flag("--rescore")) {
+    q.quantization.rescore = true;
+  }
+  q.quantization.ignore = a.flag("--ignore-quantization");
   VDB_TRY(a.done());
   auto hits = c.search(*collection, q);
   VDB_TRY(hits);
