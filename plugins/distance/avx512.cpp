@@ -79,52 +79,42 @@ struct L1Step {
   }
 };
 
-// Int8 codes: VNNI's vpdpbusd multiplies 64 unsigned by 64 signed bytes and adds each group of
-// four products into one of 16 int32 lanes, in one instruction. Two accumulators; the last
-// partial block through a masked load, so there is no scalar tail.
+// The exact sum of unsigned bytes u[i] times signed bytes s[i]: VNNI's vpdpbusd multiplies 64
+// of each and adds each group of four products into one of 16 int32 lanes, in one instruction.
+// Two accumulators; the last partial block through a masked load, so there is no scalar tail.
+std::int32_t vnni_dot(const std::uint8_t* u, const void* s_bytes, std::size_t dim) noexcept {
+  const auto* s = static_cast<const std::int8_t*>(s_bytes);
+  __m512i acc0 = _mm512_setzero_si512();
+  __m512i acc1 = _mm512_setzero_si512();
+  std::size_t i = 0;
+  for (; i + 128 <= dim; i += 128) {
+    acc0 = _mm512_dpbusd_epi32(acc0, _mm512_loadu_si512(u + i), _mm512_loadu_si512(s + i));
+    acc1 =
+        _mm512_dpbusd_epi32(acc1, _mm512_loadu_si512(u + i + 64), _mm512_loadu_si512(s + i + 64));
+  }
+  for (; i + 64 <= dim; i += 64) {
+    acc0 = _mm512_dpbusd_epi32(acc0, _mm512_loadu_si512(u + i), _mm512_loadu_si512(s + i));
+  }
+  if (i < dim) {
+    const __mmask64 mask = (1ULL << (dim - i)) - 1ULL; // dim - i < 64
+    acc1 = _mm512_dpbusd_epi32(acc1, _mm512_maskz_loadu_epi8(mask, u + i),
+                               _mm512_maskz_loadu_epi8(mask, s + i));
+  }
+  return _mm512_reduce_add_epi32(_mm512_add_epi32(acc0, acc1));
+}
+
+// 7-bit int8 codes (ABI 1.1) read the same signed and unsigned.
 struct Int8 {
   static std::int32_t dot(const std::uint8_t* a, const std::uint8_t* b, std::size_t dim) noexcept {
-    __m512i acc0 = _mm512_setzero_si512();
-    __m512i acc1 = _mm512_setzero_si512();
-    std::size_t i = 0;
-    for (; i + 128 <= dim; i += 128) {
-      acc0 = _mm512_dpbusd_epi32(acc0, _mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i));
-      acc1 =
-          _mm512_dpbusd_epi32(acc1, _mm512_loadu_si512(a + i + 64), _mm512_loadu_si512(b + i + 64));
-    }
-    for (; i + 64 <= dim; i += 64) {
-      acc0 = _mm512_dpbusd_epi32(acc0, _mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i));
-    }
-    if (i < dim) {
-      const __mmask64 mask = (1ULL << (dim - i)) - 1ULL; // dim - i < 64
-      acc1 = _mm512_dpbusd_epi32(acc1, _mm512_maskz_loadu_epi8(mask, a + i),
-                                 _mm512_maskz_loadu_epi8(mask, b + i));
-    }
-    return _mm512_reduce_add_epi32(_mm512_add_epi32(acc0, acc1));
+    return vnni_dot(a, b, dim);
   }
 };
 
-// 8-bit codes: the same vpdpbusd, with the codes as its unsigned operand and the query as its
-// signed one (four products of at most 255 * 128 a lane: no overflow, no saturation).
+// 8-bit codes (ABI 1.2): the codes are the unsigned operand, the query the signed one (four
+// products of at most 255 * 128 a lane: no overflow, no saturation).
 struct Code {
   static std::int32_t dot(const std::int8_t* q, const std::uint8_t* c, std::size_t dim) noexcept {
-    __m512i acc0 = _mm512_setzero_si512();
-    __m512i acc1 = _mm512_setzero_si512();
-    std::size_t i = 0;
-    for (; i + 128 <= dim; i += 128) {
-      acc0 = _mm512_dpbusd_epi32(acc0, _mm512_loadu_si512(c + i), _mm512_loadu_si512(q + i));
-      acc1 =
-          _mm512_dpbusd_epi32(acc1, _mm512_loadu_si512(c + i + 64), _mm512_loadu_si512(q + i + 64));
-    }
-    for (; i + 64 <= dim; i += 64) {
-      acc0 = _mm512_dpbusd_epi32(acc0, _mm512_loadu_si512(c + i), _mm512_loadu_si512(q + i));
-    }
-    if (i < dim) {
-      const __mmask64 mask = (1ULL << (dim - i)) - 1ULL; // dim - i < 64
-      acc1 = _mm512_dpbusd_epi32(acc1, _mm512_maskz_loadu_epi8(mask, c + i),
-                                 _mm512_maskz_loadu_epi8(mask, q + i));
-    }
-    return _mm512_reduce_add_epi32(_mm512_add_epi32(acc0, acc1));
+    return vnni_dot(c, q, dim);
   }
 };
 

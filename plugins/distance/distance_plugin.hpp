@@ -48,28 +48,21 @@ template <class Reduce, class Step> struct Metric {
   }
 };
 
-/// Int8 kernels from an ISA's one-vector loop: One::dot(a, b, dim) -> the exact int32 sum.
-/// Integer sums are exact, so run<N> agrees with run<1> whatever the order of the additions.
-template <class One> struct Int8Metric {
+/// Integer kernels from an ISA's one-vector loop: One::dot(q, code, dim) -> the exact int32 sum;
+/// Q is the query's byte type (uint8_t for ABI 1.1's int8 kernels, int8_t for 1.2's code
+/// kernels). Integer sums are exact, so run<N> agrees with run<1> whatever the order of the
+/// additions.
+template <class One, class Q> struct IntMetric {
   template <std::size_t N>
-  static void run(const std::uint8_t* q, const std::uint8_t* const* v, std::size_t dim,
+  static void run(const Q* q, const std::uint8_t* const* v, std::size_t dim,
                   std::int32_t* out) noexcept {
     for (std::size_t n = 0; n < N; ++n) {
       out[n] = One::dot(q, v[n], dim);
     }
   }
 };
-
-/// 8-bit code kernels from an ISA's one-vector loop: One::dot(q, code, dim) -> the exact sum.
-template <class One> struct CodeMetric {
-  template <std::size_t N>
-  static void run(const std::int8_t* q, const std::uint8_t* const* v, std::size_t dim,
-                  std::int32_t* out) noexcept {
-    for (std::size_t n = 0; n < N; ++n) {
-      out[n] = One::dot(q, v[n], dim);
-    }
-  }
-};
+template <class One> using Int8Metric = IntMetric<One, std::uint8_t>;
+template <class One> using CodeMetric = IntMetric<One, std::int8_t>;
 
 /// The portable 8-bit code dot product (signed query, unsigned codes): the reference every
 /// ISA's is tested against, and the tail of their loops.
