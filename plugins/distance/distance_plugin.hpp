@@ -64,26 +64,24 @@ template <class One, class Q> struct IntMetric {
 template <class One> using Int8Metric = IntMetric<One, std::uint8_t>;
 template <class One> using CodeMetric = IntMetric<One, std::int8_t>;
 
-/// The portable 8-bit code dot product (signed query, unsigned codes): the reference every
-/// ISA's is tested against, and the tail of their loops.
-inline std::int32_t code_dot_scalar(const std::int8_t* q, const std::uint8_t* code,
-                                    std::size_t dim) noexcept {
+/// The portable integer dot product: the reference every ISA's is tested against, and the tail
+/// of their loops. Q is the query's byte type, the codes are unsigned.
+template <class Q>
+inline std::int32_t int_dot_scalar(const Q* q, const std::uint8_t* code, std::size_t dim) noexcept {
   std::int32_t sum = 0;
   for (std::size_t i = 0; i < dim; ++i) {
     sum += static_cast<std::int32_t>(q[i]) * static_cast<std::int32_t>(code[i]);
   }
   return sum;
 }
-
-/// The portable int8 dot product: the reference every ISA's is tested against, and the tail
-/// of their loops.
+/// ABI 1.1's int8 kernels (7-bit codes on both sides) and 1.2's code kernels (signed query).
 inline std::int32_t int8_dot_scalar(const std::uint8_t* a, const std::uint8_t* b,
                                     std::size_t dim) noexcept {
-  std::int32_t sum = 0;
-  for (std::size_t i = 0; i < dim; ++i) {
-    sum += static_cast<std::int32_t>(a[i]) * static_cast<std::int32_t>(b[i]);
-  }
-  return sum;
+  return int_dot_scalar(a, b, dim);
+}
+inline std::int32_t code_dot_scalar(const std::int8_t* q, const std::uint8_t* code,
+                                    std::size_t dim) noexcept {
+  return int_dot_scalar(q, code, dim);
 }
 
 template <class Kernels> struct Table {
