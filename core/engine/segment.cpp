@@ -659,9 +659,12 @@ Expected<Segment::Built> Segment::build_graphs(std::vector<GraphInput> inputs,
   for (GraphInput& input : inputs) {
     if (input.quantile) {
       const std::size_t dim = input.scorer.dim();
+      const DistanceBackend& backend = input.scorer.backend();
+      const QuantizedVectors::Model model =
+          QuantizedVectors::train(input.vectors, dim, *input.quantile, backend,
+                                  QuantizedVectors::centres_for(input.vectors.size()));
       out.codes[input.name] =
-          QuantizedVectors::encode(input.vectors, dim, input.scorer.metric(),
-                                   QuantizedVectors::train(input.vectors, dim, *input.quantile));
+          QuantizedVectors::encode(input.vectors, dim, input.scorer.metric(), model, backend);
     }
     auto graph =
         HnswGraph::build(std::move(input.vectors), input.scorer, input.params, &progress, &cancel);

@@ -80,11 +80,9 @@ std::string mmap_file(std::size_t i) { return "vectors-" + std::to_string(i) + "
 std::string graph_file(std::size_t i) { return "graph-" + std::to_string(i) + ".vdb"; }
 std::string codes_file(std::size_t i) { return "codes-" + std::to_string(i) + ".vdb"; }
 constexpr std::string_view kCodesMagic = "VDBCODES";
-// Codes files: format 1 holds 7-bit codes (0..127), format 2 8-bit ones.
-constexpr std::uint32_t kCodesFormat = 2;
-std::uint32_t code_levels(std::uint32_t format) noexcept {
-  return format >= 2 ? QuantizedVectors::kLevels : QuantizedVectors::kLevelsBefore8Bit;
-}
+// Codes files: format 1 holds 7-bit codes (0..127), format 2 8-bit ones, format 3 8-bit codes
+// of residuals (see scalar_quantizer.hpp).
+constexpr std::uint32_t kCodesFormat = QuantizedVectors::kFormat;
 
 } // namespace
 
@@ -388,8 +386,8 @@ Expected<std::unique_ptr<Segment>> Segment::load(const fs::path& dir, std::strin
         std::uint32_t format = 0;
         auto codes = read_checked_file(codes_path, kCodesMagic, kCodesFormat, &format);
         VDB_TRY(codes);
-        auto quantized = QuantizedVectors::load(*codes, *slots, column.params.size, metric,
-                                                code_levels(format), codes_path.string());
+        auto quantized = QuantizedVectors::load(*codes, *slots, column.params.size, metric, format,
+                                                codes_path.string());
         VDB_TRY(quantized);
         s->columns_.at(name).quantized = std::move(*quantized);
       }
@@ -408,7 +406,7 @@ Expected<std::unique_ptr<QuantizedVectors>> Segment::map_codes(const fs::path& p
   VDB_TRY(file);
   std::shared_ptr<const MappedFile> owner = std::move(*file);
   auto codes = QuantizedVectors::load(owner->body(), count, column.params.size, metric,
-                                      code_levels(owner->version()), path.string(), owner);
+                                      owner->version(), path.string(), owner);
   owner->release(); // the check above read every code: let those pages go
   return codes;
 }

@@ -14,7 +14,7 @@ enum class Metric { dot, l2sq, l1 };
 class VectorScorer {
 public:
   VectorScorer(const DistanceBackend& backend, Metric metric, std::size_t dim)
-      : metric_(metric), dim_(dim), negate_(metric == Metric::dot) {
+      : backend_(&backend), metric_(metric), dim_(dim), negate_(metric == Metric::dot) {
     const vdb_distance_api& api = backend.api();
     pair_ = metric == Metric::dot ? api.dot : metric == Metric::l2sq ? api.l2sq : api.l1;
     gather_ = metric == Metric::dot    ? api.dot_gather
@@ -41,8 +41,10 @@ public:
 
   Metric metric() const noexcept { return metric_; }
   std::size_t dim() const noexcept { return dim_; }
+  const DistanceBackend& backend() const noexcept { return *backend_; }
 
 private:
+  const DistanceBackend* backend_;
   Metric metric_;
   std::size_t dim_;
   bool negate_;

@@ -14,7 +14,9 @@ namespace vdb {
 namespace {
 
 constexpr std::size_t kDim = 32;
-constexpr std::size_t kPoints = 3000;
+constexpr std::size_t kPoints = 5000; // enough for centres: QuantizedVectors::centres_for
+// The codes' bytes besides the records: per dimension two bounds and a step, and the centres.
+constexpr std::size_t kModel = kDim * 12 + kPoints / 128 * kDim * sizeof(float);
 
 // `vectors` adds to the vector's parameters, `always_ram` is the codes' placement.
 std::string config(const char* distance, const char* vectors = "",
@@ -120,8 +122,8 @@ TEST_P(Quantization, CodesServeSearchesRescoringGivesExactScores) {
   auto c = make(GetParam(), d);
   const CollectionInfo info = c->info();
   ASSERT_EQ(info.segments.size(), 2U); // the indexed segment and an empty appendable one
-  // Codes: 32 values and two 4-byte terms per point, and two bounds and a step per dimension.
-  EXPECT_EQ(info.memory.codes_ram, kPoints * (kDim + 8) + kDim * 12);
+  // Codes: 32 values and five 4-byte terms per point, and the model.
+  EXPECT_EQ(info.memory.codes_ram, kPoints * (kDim + 20) + kModel);
   EXPECT_EQ(info.memory.vectors_ram, kPoints * kDim * sizeof(float));
   EXPECT_GT(info.memory.graph_ram, 0U);
   EXPECT_GT(info.memory.payload_ram, 0U);
@@ -225,15 +227,15 @@ TEST_P(Quantization, CodesAreSavedAndLoadedNotRebuilt) {
   EXPECT_TRUE(codes_file);
   auto c = Collection::open("q", tmp.path() / "q", test::engine_context());
   ASSERT_TRUE(c.ok()) << c.error().message;
-  EXPECT_EQ((*c)->info().memory.codes_ram, kPoints * (kDim + 8) + kDim * 12);
+  EXPECT_EQ((*c)->info().memory.codes_ram, kPoints * (kDim + 20) + kModel);
   expect_same_results(**c, d, before);
 }
 
 TEST_P(Quantization, CodesFollowVectorsOnDiskUnlessAlwaysRam) {
   const Data d = make_data();
   test::TempDir tmp;
-  const std::uint64_t codes = kPoints * (kDim + 8);
-  const std::uint64_t bounds = kDim * 12;
+  const std::uint64_t codes = kPoints * (kDim + 20);
+  const std::uint64_t bounds = kModel;
   // always_ram true: the codes stay in RAM though the vectors are in files.
   auto in_ram = make(GetParam(), d, tmp.path() / "ram", config(GetParam(), R"(, "on_disk": true)"));
   EXPECT_GT(in_ram->info().memory.vectors_mmap, 0U);

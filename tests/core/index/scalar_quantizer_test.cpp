@@ -1,5 +1,6 @@
-// Scalar int8 quantization: the bounds it trains (with and without outliers), the error of
-// every distance against float within the bound the rounding allows, and codes in files.
+// Scalar int8 quantization: the bounds it trains (with and without outliers), the centres it
+// codes residuals against, the error of every distance against float within the bound the
+// rounding allows, and codes in files of every format.
 #include "core/index/scalar_quantizer.hpp"
 #include "support/test_plugins.hpp"
 
@@ -42,9 +43,38 @@ const DistanceBackend& backend() {
   return b;
 }
 
+/// `centres` tight clusters (spread 0.05 around centres drawn from [-1, 1]), `n` points.
+std::vector<std::vector<float>> clustered_vectors(std::size_t n, std::size_t centres,
+                                                  unsigned seed) {
+  const auto middles = random_vectors(centres, seed);
+  std::mt19937 gen(seed + 1);
+  std::normal_distribution<float> spread(0.0F, 0.05F);
+  std::vector<std::vector<float>> out(n, std::vector<float>(kDim));
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t d = 0; d < kDim; ++d) {
+      out[i][d] = middles[i % centres][d] + spread(gen);
+    }
+  }
+  return out;
+}
+
+/// Codes trained with `quantile` and `centres` centres.
+std::unique_ptr<QuantizedVectors> coded(const std::vector<const float*>& vectors, Metric metric,
+                                        double quantile, std::size_t centres = 0) {
+  return QuantizedVectors::encode(
+      vectors, kDim, metric, QuantizedVectors::train(vectors, kDim, quantile, backend(), centres),
+      backend());
+}
+
+std::unique_ptr<QuantizedVectors> coded(const std::vector<std::vector<float>>& vectors,
+                                        Metric metric, double quantile, std::size_t centres = 0) {
+  return coded(pointers(vectors), metric, quantile, centres);
+}
+
 TEST(ScalarQuantizer, BoundsAreTheMinAndMaxOrAQuantileThatIgnoresOutliers) {
   auto vectors = random_vectors(2000, 1, -0.5F, 0.75F);
-  const auto all = QuantizedVectors::train(pointers(vectors), kDim, 1.0);
+  const auto all = QuantizedVectors::train(pointers(vectors), kDim, 1.0, backend(), 0);
+  EXPECT_TRUE(all.centres.empty());
   ASSERT_EQ(all.low.size(), kDim);
   for (std::size_t d = 0; d < kDim; ++d) {
     EXPECT_NEAR(all.low[d], -0.5F, 0.01F);
@@ -53,16 +83,16 @@ TEST(ScalarQuantizer, BoundsAreTheMinAndMaxOrAQuantileThatIgnoresOutliers) {
   // One extreme value stretches its dimension's min/max, not the 0.99 interval, and no other
   // dimension.
   vectors[17][3] = 1000.0F;
-  const auto stretched = QuantizedVectors::train(pointers(vectors), kDim, 1.0);
+  const auto stretched = QuantizedVectors::train(pointers(vectors), kDim, 1.0, backend(), 0);
   EXPECT_EQ(stretched.high[3], 1000.0F);
   EXPECT_NEAR(stretched.high[4], 0.75F, 0.01F);
-  const auto clipped = QuantizedVectors::train(pointers(vectors), kDim, 0.99);
+  const auto clipped = QuantizedVectors::train(pointers(vectors), kDim, 0.99, backend(), 0);
   for (std::size_t d = 0; d < kDim; ++d) {
     EXPECT_NEAR(clipped.low[d], -0.5F + 1.25F * 0.005F, 0.02F);
     EXPECT_NEAR(clipped.high[d], 0.75F - 1.25F * 0.005F, 0.02F);
   }
   // The outlier's code is clamped to 255 and the others keep their resolution.
-  const auto q = QuantizedVectors::encode(pointers(vectors), kDim, Metric::dot, clipped);
+  const auto q = QuantizedVectors::encode(pointers(vectors), kDim, Metric::dot, clipped, backend());
   ASSERT_NE(q, nullptr);
   EXPECT_EQ(q->codes(17)[3], 255);
   std::size_t zeros = 0;
@@ -71,30 +101,51 @@ TEST(ScalarQuantizer, BoundsAreTheMinAndMaxOrAQuantileThatIgnoresOutliers) {
     for (std::size_t i = 0; i < kDim; ++i) {
       zeros += q->codes(id)[i] == 0 ? 1 : 0;
       tops += q->codes(id)[i] == 255 ? 1 : 0;
+      ASSERT_LE(q->step(id, i), (clipped.high[i] - clipped.low[i]) / 255.0F * 1.0001F);
     }
   }
   // 0.5% of the values fall below the interval and 0.5% above (clamped to the ends); the end
-  // codes also hold the half step of rounding inside it (0.99 / 510 of the values).
+  // codes also hold the half step of rounding inside it (0.99 / 510 of the values), and each
+  // vector's own lowest and highest value (stretched to the ends), at most 1 in 96 more.
   const double values = 2000.0 * kDim;
   const double end_share = 0.005 + 0.99 / 510.0;
-  EXPECT_NEAR(static_cast<double>(zeros) / values, end_share, 0.002);
-  EXPECT_NEAR(static_cast<double>(tops) / values, end_share, 0.002);
-  // A dimension whose values are all equal gets code 0 and decodes exactly.
+  EXPECT_GT(static_cast<double>(zeros) / values, end_share - 0.002);
+  EXPECT_LT(static_cast<double>(zeros) / values, end_share + 1.0 / kDim + 0.002);
+  EXPECT_GT(static_cast<double>(tops) / values, end_share - 0.002);
+  EXPECT_LT(static_cast<double>(tops) / values, end_share + 1.0 / kDim + 0.002);
+  // A dimension whose values are all equal has no step and decodes exactly.
   for (auto& v : vectors) {
     v[5] = 0.25F;
   }
-  const auto flat = QuantizedVectors::encode(pointers(vectors), kDim, Metric::dot,
-                                             QuantizedVectors::train(pointers(vectors), kDim, 1.0));
-  EXPECT_EQ(flat->codes(9)[5], 0);
+  const auto flat = coded(vectors, Metric::dot, 1.0);
+  EXPECT_EQ(flat->model().low[5], 0.25F);
+  EXPECT_EQ(flat->step(9, 5), 0.0F);
   // Manhattan has no quantized form.
-  EXPECT_EQ(QuantizedVectors::encode(pointers(vectors), kDim, Metric::l1, clipped), nullptr);
+  EXPECT_EQ(QuantizedVectors::encode(pointers(vectors), kDim, Metric::l1, clipped, backend()),
+            nullptr);
 }
 
-// With min/max bounds nothing is clipped. A stored value is off by at most a_i / 2, the query's
-// y_i = q_i a_i by at most b / 2, and the query's rounding is corrected exactly at the middle
-// code L / 2 (L the largest code), so
-//   dot: |q.x - estimate| <= sum |q_i| a_i / 2 + b / 2 sum |c_i - L / 2|
-//   l2:  twice that (|q|^2 and |x|^2 are exact).
+TEST(ScalarQuantizer, CentresAreFoundOnClusteredDataAndNotOnSmallSegments) {
+  const auto vectors = clustered_vectors(800, 8, 11);
+  const auto model = QuantizedVectors::train(pointers(vectors), kDim, 1.0, backend(), 8);
+  ASSERT_EQ(model.centre_count(kDim), 8U);
+  // Residuals of clusters with spread 0.05 span about +-4 spreads, not the centres' [-1, 1].
+  for (std::size_t d = 0; d < kDim; ++d) {
+    EXPECT_LT(model.high[d] - model.low[d], 0.5F) << "dimension " << d;
+  }
+  EXPECT_EQ(QuantizedVectors::centres_for(4095), 0U);
+  EXPECT_EQ(QuantizedVectors::centres_for(4096), 32U);
+  EXPECT_EQ(QuantizedVectors::centres_for(1'000'000), 512U);
+  // Too few vectors for the centres asked: none, rather than centres of one point each.
+  EXPECT_TRUE(
+      QuantizedVectors::train(pointers(vectors), kDim, 1.0, backend(), 500).centres.empty());
+}
+
+// With min/max bounds nothing is clipped. A stored value is off by at most half its step
+// a_i s / 2, the query's y_i = q_i a_i by at most b / 2 (times the vector's stretch s), and the
+// query's rounding is corrected exactly at the middle code L / 2 (L the largest code), so
+//   dot: |q.x - estimate| <= sum |q_i| a_i s / 2 + s b / 2 sum |c_i - L / 2|
+//   l2:  twice that (|q|^2 and |x|^2 are exact, q.centre is a float dot product).
 // `levels` is the largest code: 255, or 127 for codes from before 8-bit codes.
 void expect_within_rounding_bound(const QuantizedVectors& q,
                                   const std::vector<std::vector<float>>& vectors,
@@ -104,16 +155,16 @@ void expect_within_rounding_bound(const QuantizedVectors& q,
   double worst = 0;
   double mean = 0;
   for (const auto& query : queries) {
-    const auto encoded = q.encode_query(query.data());
+    auto encoded = q.encode_query(query.data());
     const QuantizedDistances distances{&q, &encoded, &backend()};
     for (std::uint32_t id = 0; id < vectors.size(); ++id) {
       const float want = exact(query.data(), vectors[id].data());
       const float got = distances.to(id);
+      const double scale = q.terms(id).scale;
       double bound = 0;
       for (std::size_t i = 0; i < kDim; ++i) {
-        const double a = (q.bounds().high[i] - q.bounds().low[i]) / levels;
-        bound += std::fabs(query[i]) * a / 2.0 +
-                 encoded.step / 2.0 * std::fabs(q.codes(id)[i] - levels / 2.0);
+        bound += std::fabs(query[i]) * q.step(id, i) / 2.0 +
+                 scale * encoded.step / 2.0 * std::fabs(q.codes(id)[i] - levels / 2.0);
       }
       bound *= metric == Metric::dot ? 1.0 : 2.0;
       ASSERT_LE(std::fabs(got - want), bound * 1.001 + 1e-4) << "vector " << id;
@@ -129,67 +180,109 @@ void expect_within_rounding_bound(const QuantizedVectors& q,
 TEST(ScalarQuantizer, EveryDistanceIsWithinTheRoundingBoundOfFloat) {
   const auto vectors = random_vectors(500, 2, -0.8F, 1.2F);
   const auto queries = random_vectors(20, 3, -1.5F, 1.5F); // beyond the vectors' range too
+  const auto clusters = clustered_vectors(500, 10, 12);
   for (const Metric metric : {Metric::dot, Metric::l2sq}) {
     SCOPED_TRACE(metric == Metric::dot ? "dot" : "l2sq");
-    const auto bounds = QuantizedVectors::train(pointers(vectors), kDim, 1.0);
-    const auto q = QuantizedVectors::encode(pointers(vectors), kDim, metric, bounds);
+    const auto q = coded(vectors, metric, 1.0);
     ASSERT_NE(q, nullptr);
     expect_within_rounding_bound(*q, vectors, queries, metric, QuantizedVectors::kLevels);
+    SCOPED_TRACE("residuals of 10 centres");
+    const auto residuals = coded(clusters, metric, 1.0, 10);
+    ASSERT_EQ(residuals->centre_count(), 10U);
+    expect_within_rounding_bound(*residuals, clusters, queries, metric, QuantizedVectors::kLevels);
   }
 }
 
-// What a codes file from before 8-bit codes held for `vectors`: the same layout, with codes
-// 0..127 on steps of a 127th of each dimension's bounds. Made from the 8-bit codes' bytes.
-std::unique_ptr<QuantizedVectors> seven_bit_copy(const QuantizedVectors& q,
-                                                 const std::vector<std::vector<float>>& vectors) {
-  std::string bytes;
-  q.save(bytes);
-  const std::size_t records = 16 + 2 * kDim * sizeof(float);
-  const std::size_t stride = (8 + kDim + 3) / 4 * 4;
-  for (std::size_t id = 0; id < vectors.size(); ++id) {
-    char* r = bytes.data() + records + id * stride;
-    float sum = 0;
-    for (std::size_t i = 0; i < kDim; ++i) {
-      const float step = (q.bounds().high[i] - q.bounds().low[i]) / 127.0F;
-      const float c =
-          std::clamp(std::round((vectors[id][i] - q.bounds().low[i]) / step), 0.0F, 127.0F);
-      r[8 + i] = static_cast<char>(c);
-      sum += c;
+TEST(ScalarQuantizer, ResidualsOfClustersErrFarLessThanPlainCodes) {
+  const auto vectors = clustered_vectors(1000, 10, 13);
+  const auto queries = random_vectors(10, 14);
+  const auto plain = coded(vectors, Metric::dot, 1.0);
+  const auto residuals = coded(vectors, Metric::dot, 1.0, 10);
+  const VectorScorer exact(backend(), Metric::dot, kDim);
+  double plain_error = 0;
+  double residual_error = 0;
+  for (const auto& query : queries) {
+    auto a = plain->encode_query(query.data());
+    auto b = residuals->encode_query(query.data());
+    const QuantizedDistances from_plain{plain.get(), &a, &backend()};
+    const QuantizedDistances from_residuals{residuals.get(), &b, &backend()};
+    for (std::uint32_t id = 0; id < vectors.size(); ++id) {
+      const float want = exact(query.data(), vectors[id].data());
+      plain_error += std::fabs(from_plain.to(id) - want);
+      residual_error += std::fabs(from_residuals.to(id) - want);
     }
-    std::memcpy(r, &sum, sizeof sum);
   }
-  auto old = QuantizedVectors::load(bytes, vectors.size(), kDim, q.metric(),
-                                    QuantizedVectors::kLevelsBefore8Bit, "codes-0.vdb");
+  // The residuals span about a fifth of the data's range.
+  EXPECT_LT(residual_error, 0.35 * plain_error);
+}
+
+// What a codes file from before residual codes held for `vectors` coded with q's bounds (q has
+// no centres): counts, bounds, then per vector S_x and |x|^2 and the codes, 0..`levels` on steps
+// of a `levels`th of each dimension's bounds. Format 1 (levels 127) or 2 (255).
+std::string old_format(const QuantizedVectors& q, const std::vector<std::vector<float>>& vectors,
+                       float levels) {
+  std::string bytes;
+  const auto put = [&bytes](const void* p, std::size_t n) {
+    bytes.append(static_cast<const char*>(p), n);
+  };
+  const std::uint64_t counts[2] = {vectors.size(), kDim};
+  put(counts, sizeof counts);
+  put(q.model().low.data(), kDim * sizeof(float));
+  put(q.model().high.data(), kDim * sizeof(float));
+  const std::size_t stride = (8 + kDim + 3) / 4 * 4;
+  for (const auto& v : vectors) {
+    std::string record(stride, '\0');
+    float head[2] = {0, 0};
+    for (std::size_t i = 0; i < kDim; ++i) {
+      const float step = (q.model().high[i] - q.model().low[i]) / levels;
+      const float c = std::clamp(std::round((v[i] - q.model().low[i]) / step), 0.0F, levels);
+      record[8 + i] = static_cast<char>(c);
+      head[0] += c;
+      head[1] += v[i] * v[i];
+    }
+    std::memcpy(record.data(), head, sizeof head);
+    bytes += record;
+  }
+  return bytes;
+}
+
+std::unique_ptr<QuantizedVectors> older_copy(const QuantizedVectors& q,
+                                             const std::vector<std::vector<float>>& vectors,
+                                             std::uint32_t format) {
+  const float levels = format == 1 ? 127.0F : 255.0F;
+  auto old = QuantizedVectors::load(old_format(q, vectors, levels), vectors.size(), kDim,
+                                    q.metric(), format, "codes-0.vdb");
   EXPECT_TRUE(old.ok()) << old.error().message;
   return old.ok() ? std::move(*old) : nullptr;
 }
 
-TEST(ScalarQuantizer, SevenBitCodesFromOlderFilesStillScoreWithinTheirBound) {
+TEST(ScalarQuantizer, CodesFromOlderFilesStillScoreWithinTheirBound) {
   const auto vectors = random_vectors(300, 6, -0.8F, 1.2F);
   const auto queries = random_vectors(10, 7, -1.5F, 1.5F);
-  const auto q = QuantizedVectors::encode(pointers(vectors), kDim, Metric::l2sq,
-                                          QuantizedVectors::train(pointers(vectors), kDim, 1.0));
-  const auto old = seven_bit_copy(*q, vectors);
-  ASSERT_NE(old, nullptr);
-  expect_within_rounding_bound(*old, vectors, queries, Metric::l2sq,
+  const auto q = coded(vectors, Metric::l2sq, 1.0);
+  const auto seven = older_copy(*q, vectors, 1);
+  ASSERT_NE(seven, nullptr);
+  expect_within_rounding_bound(*seven, vectors, queries, Metric::l2sq,
                                QuantizedVectors::kLevelsBefore8Bit);
+  const auto eight = older_copy(*q, vectors, 2);
+  ASSERT_NE(eight, nullptr);
+  expect_within_rounding_bound(*eight, vectors, queries, Metric::l2sq, QuantizedVectors::kLevels);
 }
 
 TEST(ScalarQuantizer, EightBitCodesErrLessThanSevenBitOnes) {
   // What moving to 8 bits bought: the same vectors and queries, scored through both.
   const auto vectors = random_vectors(300, 8, -0.8F, 1.2F);
   const auto queries = random_vectors(10, 9, -1.0F, 1.0F);
-  const auto q = QuantizedVectors::encode(pointers(vectors), kDim, Metric::dot,
-                                          QuantizedVectors::train(pointers(vectors), kDim, 1.0));
-  const auto old = seven_bit_copy(*q, vectors);
+  const auto q = coded(vectors, Metric::dot, 1.0);
+  const auto old = older_copy(*q, vectors, 1);
   ASSERT_NE(old, nullptr);
   const VectorScorer exact(backend(), Metric::dot, kDim);
   double error_8bit = 0;
   double error_7bit = 0;
   for (const auto& query : queries) {
-    const auto encoded = q->encode_query(query.data());
+    auto encoded = q->encode_query(query.data());
     const QuantizedDistances eight{q.get(), &encoded, &backend()};
-    const auto encoded_old = old->encode_query(query.data());
+    auto encoded_old = old->encode_query(query.data());
     const QuantizedDistances seven{old.get(), &encoded_old, &backend()};
     for (std::uint32_t id = 0; id < vectors.size(); ++id) {
       const float want = exact(query.data(), vectors[id].data());
@@ -201,10 +294,9 @@ TEST(ScalarQuantizer, EightBitCodesErrLessThanSevenBitOnes) {
 }
 
 TEST(ScalarQuantizer, GatherGivesWhatOneAtATimeGives) {
-  const auto vectors = random_vectors(64, 4);
-  const auto q = QuantizedVectors::encode(pointers(vectors), kDim, Metric::dot,
-                                          QuantizedVectors::train(pointers(vectors), kDim, 0.99));
-  const auto encoded = q->encode_query(vectors[5].data());
+  const auto vectors = clustered_vectors(64, 4, 4);
+  const auto q = coded(vectors, Metric::dot, 0.99, 4);
+  auto encoded = q->encode_query(vectors[5].data());
   const QuantizedDistances distances{q.get(), &encoded, &backend()};
   std::vector<std::uint32_t> nodes{3, 5, 63, 0, 17};
   std::vector<float> out(nodes.size());
@@ -215,32 +307,42 @@ TEST(ScalarQuantizer, GatherGivesWhatOneAtATimeGives) {
 }
 
 TEST(ScalarQuantizer, CodesRoundTripThroughBytesAndBadOnesAreRefused) {
-  const auto vectors = random_vectors(40, 5);
+  const auto vectors = clustered_vectors(40, 4, 5);
   auto all = pointers(vectors);
   all[7] = nullptr; // a node left out
-  const auto q =
-      QuantizedVectors::encode(all, kDim, Metric::l2sq, QuantizedVectors::train(all, kDim, 0.95));
+  const auto q = coded(all, Metric::l2sq, 0.95, 4);
+  ASSERT_EQ(q->centre_count(), 4U);
   std::string bytes;
   q->save(bytes);
-  constexpr std::uint32_t k8 = QuantizedVectors::kLevels;
-  auto back = QuantizedVectors::load(bytes, all.size(), kDim, Metric::l2sq, k8, "codes-0.vdb");
+  constexpr std::uint32_t now = QuantizedVectors::kFormat;
+  auto back = QuantizedVectors::load(bytes, all.size(), kDim, Metric::l2sq, now, "codes-0.vdb");
   ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ((*back)->model().centres, q->model().centres);
   for (std::uint32_t id = 0; id < all.size(); ++id) {
-    EXPECT_EQ(std::memcmp((*back)->record(id), q->record(id), kDim + 8), 0);
+    EXPECT_EQ(std::memcmp((*back)->record(id), q->record(id), kDim + 20), 0);
   }
-  // The wrong count, a truncation, a code above 127 in a file of 7-bit codes.
-  EXPECT_FALSE(QuantizedVectors::load(bytes, all.size() + 1, kDim, Metric::l2sq, k8, "c").ok());
-  EXPECT_FALSE(QuantizedVectors::load(bytes.substr(0, bytes.size() - 1), all.size(), kDim,
-                                      Metric::l2sq, k8, "c")
-                   .ok());
+  const auto refused = [&](const std::string& b, std::uint32_t format, const char* says) {
+    const auto loaded = QuantizedVectors::load(b, all.size(), kDim, Metric::l2sq, format, "c-0");
+    ASSERT_FALSE(loaded.ok()) << says;
+    EXPECT_NE(loaded.error().message.find("c-0"), std::string::npos);
+    EXPECT_NE(loaded.error().message.find(says), std::string::npos) << loaded.error().message;
+  };
+  // The wrong count, a truncation, a format from the future.
+  EXPECT_FALSE(QuantizedVectors::load(bytes, all.size() + 1, kDim, Metric::l2sq, now, "c").ok());
+  refused(bytes.substr(0, bytes.size() - 1), now, "not the size");
+  refused(bytes, now + 1, "format 4");
+  // A vector's centre past the last one (the fifth term of its record).
+  const std::size_t records = 24 + (2 + 4) * kDim * sizeof(float);
+  const std::size_t stride = (20 + kDim + 3) / 4 * 4;
   std::string bad = bytes;
-  bad[bad.size() - 50] = static_cast<char>(200);
-  EXPECT_TRUE(QuantizedVectors::load(bad, all.size(), kDim, Metric::l2sq, k8, "c").ok());
-  const auto refused = QuantizedVectors::load(bad, all.size(), kDim, Metric::l2sq,
-                                              QuantizedVectors::kLevelsBefore8Bit, "codes-0.vdb");
-  ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.error().message.find("codes-0.vdb"), std::string::npos);
-  EXPECT_NE(refused.error().message.find("above 127"), std::string::npos);
+  const std::uint32_t centre = 4;
+  std::memcpy(bad.data() + records + 3 * stride + 16, &centre, sizeof centre);
+  refused(bad, now, "vector 3");
+  // A code of 200 is a fine 8-bit code and out of range in a file of 7-bit codes.
+  std::string seven = old_format(*coded(vectors, Metric::l2sq, 1.0), vectors, 127.0F);
+  seven[seven.size() - 50] = static_cast<char>(200);
+  EXPECT_TRUE(QuantizedVectors::load(seven, all.size(), kDim, Metric::l2sq, 2, "c").ok());
+  refused(seven, 1, "above 127");
 }
 
 } // namespace
