@@ -321,7 +321,9 @@ QuantizedVectors::load(std::string_view bytes, std::size_t count, std::size_t di
   VDB_TRY(centre_values);
   std::memcpy(model.low.data(), low->data(), low->size());
   std::memcpy(model.high.data(), high->data(), high->size());
-  std::memcpy(model.centres.data(), centre_values->data(), centre_values->size());
+  if (!model.centres.empty()) { // data() may be null for none
+    std::memcpy(model.centres.data(), centre_values->data(), centre_values->size());
+  }
   for (std::size_t i = 0; i < dim; ++i) {
     if (!std::isfinite(model.low[i]) || !std::isfinite(model.high[i]) ||
         model.high[i] < model.low[i]) {
