@@ -336,7 +336,7 @@ std::vector<SegmentHit> Segment::exact(const VectorColumn& column, const Segment
   std::optional<QuantizedVectors::Query> coded;
   std::optional<QuantizedDistances> quantized;
   if (codes != nullptr) {
-    coded = codes->encode_query(request.query);
+    coded = codes->encode_query(request.query, !request.quantization.rescore.value_or(false));
     quantized = QuantizedDistances{codes, &*coded, &context_.distance};
   }
   TopK top(codes != nullptr ? oversampled(request.k, request) : request.k, *this);
@@ -513,7 +513,7 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
   const QuantizedVectors* codes = codes_for(column, request);
   std::optional<QuantizedVectors::Query> coded;
   if (codes != nullptr) {
-    coded = codes->encode_query(request.query);
+    coded = codes->encode_query(request.query, !request.quantization.rescore.value_or(false));
   }
   const std::size_t k = codes != nullptr ? oversampled(request.k, request) : request.k;
   const auto walk = [&](std::size_t beam, auto accept, std::size_t max_scored,

@@ -185,6 +185,11 @@ void HnswGraph::search_layer(const float* query, std::uint32_t entry, int level,
         }
       }
     }
+    if (!candidates.empty()) { // as in search_with: the next candidate's links
+      const auto* next = reinterpret_cast<const char*>(links_at(candidates.front().id, level));
+      __builtin_prefetch(next);
+      __builtin_prefetch(next + 64);
+    }
   }
   std::sort_heap(result.begin(), result.end());
 }

@@ -322,6 +322,12 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
         }
       }
     }
+    // The candidate expanded next is most likely the closest now: fetch its links meanwhile.
+    if (!candidates.empty()) {
+      const auto* next = reinterpret_cast<const char*>(links_at(candidates.front().id, 0));
+      __builtin_prefetch(next);
+      __builtin_prefetch(next + 64);
+    }
   }
   std::sort_heap(results.begin(), results.end());
   const std::size_t n = std::min(k, results.size());

@@ -10,12 +10,12 @@
 namespace vdb {
 namespace {
 
-/// (x - low) / step in [lowest, highest], rounded unless `round` is false; `lowest` when the
-/// step is 0.
+/// (x - low) / step in [lowest, highest], rounded unless `round` is false; 0 (or `lowest`, if
+/// above 0) when the step is 0.
 float code_of(float x, float low, float step, float lowest, float highest,
               bool round = true) noexcept {
   if (!(step > 0.0F)) {
-    return lowest;
+    return std::clamp(0.0F, lowest, highest);
   }
   const float at = (x - low) / step;
   return std::clamp(round ? std::round(at) : at, lowest, highest);
@@ -193,7 +193,7 @@ std::unique_ptr<QuantizedVectors> QuantizedVectors::encode(const std::vector<con
   }
   std::unique_ptr<QuantizedVectors> out(new QuantizedVectors(dim, metric, model));
   out->size_ = vectors.size();
-  out->data_.assign(vectors.size() * out->stride_, 0);
+  out->data_ = HugeBuffer<std::uint8_t>(vectors.size() * out->stride_);
   const std::vector<float> norms =
       model.centres.empty() ? std::vector<float>{} : squared_norms(model.centres, dim, backend);
   const auto top = static_cast<float>(kLevels);
@@ -235,10 +235,13 @@ std::unique_ptr<QuantizedVectors> QuantizedVectors::encode(const std::vector<con
   return out;
 }
 
-QuantizedVectors::Query QuantizedVectors::encode_query(const float* query) const {
+QuantizedVectors::Query QuantizedVectors::encode_query(const float* query, bool fine) const {
   Query q;
   q.vector = query;
   q.codes.assign(dim_, 0);
+  if (fine) {
+    q.fine_codes.assign(dim_, 0);
+  }
   q.centre_dots.assign(centre_count(), std::numeric_limits<float>::quiet_NaN());
   // y_i = q_i a_i over its own range [m - 127 b, m + 127 b]: nothing is clipped.
   float lo = 0.0F;
@@ -269,7 +272,15 @@ QuantizedVectors::Query QuantizedVectors::encode_query(const float* query) const
     const float y = query[d] * step_[d];
     const float c = code_of(y, q.offset, q.step, -127.0F, 127.0F);
     q.codes[d] = static_cast<std::int8_t>(c);
-    rounding += static_cast<double>(y) - (static_cast<double>(q.step) * c + q.offset);
+    const double left = static_cast<double>(y) - (static_cast<double>(q.step) * c + q.offset);
+    if (!fine) {
+      rounding += left;
+      continue;
+    }
+    // What the first byte left lies within half its step: a second byte on steps of b / 254.
+    const float c2 = code_of(static_cast<float>(left), 0.0F, q.step / 254.0F, -127.0F, 127.0F);
+    q.fine_codes[d] = static_cast<std::int8_t>(c2);
+    rounding += left - static_cast<double>(q.step) / 254.0 * c2;
   }
   q.rounding = static_cast<float>(rounding * levels_ / 2.0);
   return q;
@@ -349,10 +360,13 @@ QuantizedVectors::load(std::string_view bytes, std::size_t count, std::size_t di
     out->mapped_ = std::move(owner);
     out->records_ = reinterpret_cast<const std::uint8_t*>(data->data());
   } else if (format >= 3) {
-    out->data_.assign(data->begin(), data->end());
+    out->data_ = HugeBuffer<std::uint8_t>(data->size());
+    if (!data->empty()) { // data() is null for no codes
+      std::memcpy(out->data_.data(), data->data(), data->size());
+    }
     out->records_ = out->data_.data();
   } else {
-    out->data_.assign(count * out->stride_, 0);
+    out->data_ = HugeBuffer<std::uint8_t>(count * out->stride_);
     for (std::size_t id = 0; id < count; ++id) {
       const char* old = data->data() + id * stride;
       std::uint8_t* record = out->data_.data() + id * out->stride_;

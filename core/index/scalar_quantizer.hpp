@@ -18,12 +18,16 @@
 //
 // The query is not clipped: it is quantized on its own, per search (asymmetrically), into signed
 // bytes c'_i in -127..127. With y_i = q_i a_i, y_i ~ b c'_i + m (m the middle of the query's own
-// range, b a 254th of it). The distance plugins' code kernels multiply those signed query bytes
-// by the unsigned codes exactly (ABI 1.2, see plugin_api.h):
+// range, b a 254th of it), and a second byte per value holds what the first left, on steps of
+// b / 254: y_i ~ b (c'_i + c''_i / 254) + m. So the query's rounding errs about 250 times less
+// than the codes', for a second kernel call on codes already in cache. A search that rescores
+// its candidates on the originals skips the second byte (c''_i = 0). The distance plugins' code
+// kernels multiply signed query bytes by the unsigned codes exactly (ABI 1.2, see plugin_api.h):
 //
 //   q.x ~ q.cen + sum q_i low_i + l sum y_i + s sum y_i c_i
-//   sum y_i c_i ~ b D + m S_x + E,  where D = sum c'_i c_i (the int8 kernel), S_x = sum c_i
-//                                   (stored per vector), E the query's rounding at the middle code
+//   sum y_i c_i ~ b D + m S_x + E,  where D = sum c'_i c_i + sum c''_i c_i / 254 (the code
+//                                   kernel, twice), S_x = sum c_i (stored per vector), E the
+//                                   query's rounding at the middle code
 //   |q - x|^2 = |q|^2 + |x|^2 - 2 q.x, with |x|^2 the exact norm stored per vector.
 //
 // q.cen is a float dot product, computed once per query for each centre the search meets.
@@ -34,6 +38,7 @@
 #pragma once
 
 #include "core/common/error.hpp"
+#include "core/common/huge_buffer.hpp"
 #include "core/index/vector_scorer.hpp"
 
 #include <cmath>
@@ -85,16 +90,19 @@ public:
   struct Query {
     const float* vector = nullptr; ///< the query itself, for its dot products with the centres
     std::vector<std::int8_t> codes;
-    float step = 0;     ///< b
-    float offset = 0;   ///< m
-    float rounding = 0; ///< E
-    float sum = 0;      ///< sum y_i
-    float base = 0;     ///< sum q_i low_i
-    float norm = 0;     ///< |q|^2
+    std::vector<std::int8_t> fine_codes; ///< c''_i; empty for a one-byte query
+    float step = 0;                      ///< b
+    float offset = 0;                    ///< m
+    float rounding = 0;                  ///< E
+    float sum = 0;                       ///< sum y_i
+    float base = 0;                      ///< sum q_i low_i
+    float norm = 0;                      ///< |q|^2
     /// q.cen per centre, NaN until the search meets the centre.
     std::vector<float> centre_dots;
   };
-  Query encode_query(const float* query) const;
+  /// The query's codes: two bytes per value when `fine`, else one (for candidates that are
+  /// rescored on the originals anyway, at half the kernel work).
+  Query encode_query(const float* query, bool fine = true) const;
 
   /// Vector `id`'s terms, stored ahead of its codes.
   struct Terms {
@@ -110,13 +118,11 @@ public:
     return t;
   }
 
-  /// The distance (smaller is closer) for the int8 dot product `dot` of the query's codes with
-  /// those of vector `id` (whose terms are `t`), and `centre_dot`, q.cen of its centre.
-  float distance(std::int32_t dot, const Query& query, const Terms& t,
-                 float centre_dot) const noexcept {
-    const float qx =
-        t.scale * (query.step * static_cast<float>(dot) + query.offset * t.sum + query.rounding) +
-        t.low * query.sum + query.base + centre_dot;
+  /// The distance (smaller is closer) for D, the dot product of the query's codes with those
+  /// of a vector whose terms are `t`, and `centre_dot`, q.cen of its centre.
+  float distance(float dot, const Query& query, const Terms& t, float centre_dot) const noexcept {
+    const float qx = t.scale * (query.step * dot + query.offset * t.sum + query.rounding) +
+                     t.low * query.sum + query.base + centre_dot;
     return metric_ == Metric::dot ? -qx : query.norm + t.norm - 2.0F * qx;
   }
 
@@ -130,6 +136,8 @@ public:
   std::size_t centre_count() const noexcept { return model_.centre_count(dim_); }
   std::size_t size() const noexcept { return size_; }
   std::size_t dim() const noexcept { return dim_; }
+  /// Bytes from one record to the next.
+  std::size_t stride() const noexcept { return stride_; }
   Metric metric() const noexcept { return metric_; }
   const Model& model() const noexcept { return model_; }
   /// The step of dimension i's codes for vector `id`: a_i s.
@@ -166,7 +174,7 @@ private:
   std::uint32_t levels_; // the largest code
   Model model_;
   std::vector<float> step_;            // a_i (0 for a dimension whose values are all equal)
-  std::vector<std::uint8_t> data_;     // the records, when they are in RAM
+  HugeBuffer<std::uint8_t> data_;      // the records, when they are in RAM
   std::shared_ptr<const void> mapped_; // the file holding them otherwise
   const std::uint8_t* records_ = nullptr;
 };
@@ -180,31 +188,48 @@ struct QuantizedDistances {
   const DistanceBackend* backend;
 
   float to(std::uint32_t node) const noexcept {
-    return score(backend->code_dot(query->codes.data(), vectors->codes(node), vectors->dim()),
-                 node);
+    const std::uint8_t* codes = vectors->codes(node);
+    const std::size_t dim = vectors->dim();
+    auto dot = static_cast<float>(backend->code_dot(query->codes.data(), codes, dim));
+    if (!query->fine_codes.empty()) {
+      dot += static_cast<float>(backend->code_dot(query->fine_codes.data(), codes, dim)) / 254.0F;
+    }
+    return score(dot, node);
   }
   void prefetch(std::uint32_t node) const noexcept {
     const auto* r = reinterpret_cast<const char*>(vectors->record(node));
-    __builtin_prefetch(r);
-    __builtin_prefetch(r + 64);
+    const std::size_t last = vectors->stride() - 1;
+    for (std::size_t at = 0; at < last; at += 64) {
+      __builtin_prefetch(r + at);
+    }
+    __builtin_prefetch(r + last); // the record need not start a cache line
   }
   void gather(const std::uint32_t* nodes, std::size_t n, float* out) const noexcept {
     thread_local std::vector<const std::uint8_t*> codes;
     thread_local std::vector<std::int32_t> dots;
+    thread_local std::vector<std::int32_t> fine;
     codes.resize(n);
     dots.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
       codes[i] = vectors->codes(nodes[i]);
     }
-    (void)backend->code_dot_gather(query->codes.data(), codes.data(), n, vectors->dim(),
-                                   dots.data());
+    const std::size_t dim = vectors->dim();
+    (void)backend->code_dot_gather(query->codes.data(), codes.data(), n, dim, dots.data());
+    if (query->fine_codes.empty()) {
+      for (std::size_t i = 0; i < n; ++i) {
+        out[i] = score(static_cast<float>(dots[i]), nodes[i]);
+      }
+      return;
+    }
+    fine.resize(n);
+    (void)backend->code_dot_gather(query->fine_codes.data(), codes.data(), n, dim, fine.data());
     for (std::size_t i = 0; i < n; ++i) {
-      out[i] = score(dots[i], nodes[i]);
+      out[i] = score(static_cast<float>(dots[i]) + static_cast<float>(fine[i]) / 254.0F, nodes[i]);
     }
   }
 
 private:
-  float score(std::int32_t dot, std::uint32_t node) const noexcept {
+  float score(float dot, std::uint32_t node) const noexcept {
     const QuantizedVectors::Terms t = vectors->terms(node);
     float centre_dot = 0.0F;
     if (!query->centre_dots.empty()) {

@@ -443,6 +443,11 @@ int run(int argc, char** argv) {
                               {"build_threads", o.build.threads},
                               {"memory_bytes", memory}});
     std::vector<std::uint32_t> got(d.query_count() * k);
+    // One untimed pass first, so that no system's first ef pays for faulting in its index.
+    index->set_ef(o.efs.front());
+    for (std::size_t q = 0; q < d.query_count(); ++q) {
+      index->search(d.query(q), k, &got[q * k]);
+    }
     for (const std::size_t ef : o.efs) {
       index->set_ef(ef);
       std::vector<double> qps;
