@@ -662,7 +662,7 @@ Expected<Segment::Built> Segment::build_graphs(std::vector<GraphInput> inputs,
       const DistanceBackend& backend = input.scorer.backend();
       const QuantizedVectors::Model model =
           QuantizedVectors::train(input.vectors, dim, *input.quantile, backend,
-                                  QuantizedVectors::centres_for(input.vectors.size()));
+                                  QuantizedVectors::centres_for(input.vectors.size(), dim));
       out.codes[input.name] =
           QuantizedVectors::encode(input.vectors, dim, input.scorer.metric(), model, backend);
     }

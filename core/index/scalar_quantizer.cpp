@@ -110,8 +110,12 @@ std::vector<float> cluster(const std::vector<const float*>& points, std::size_t 
 
 } // namespace
 
-std::size_t QuantizedVectors::centres_for(std::size_t n) noexcept {
-  return n < 4096 ? 0 : std::min<std::size_t>(512, n / 128);
+std::size_t QuantizedVectors::centres_for(std::size_t n, std::size_t dim) noexcept {
+  if (n < 4096 || dim == 0) {
+    return 0;
+  }
+  const std::size_t wanted = std::min<std::size_t>({512, n / 128, kCentreValues / dim});
+  return wanted < 8 ? 0 : wanted;
 }
 
 QuantizedVectors::Model QuantizedVectors::train(const std::vector<const float*>& vectors,
@@ -214,7 +218,8 @@ std::unique_ptr<QuantizedVectors> QuantizedVectors::encode(const std::vector<con
     double norm = 0;
     for (std::size_t d = 0; d < dim; ++d) {
       const float r = x[d] - (c != nullptr ? c[d] : 0.0F);
-      u[d] = code_of(r, model.low[d], out->step_[d], 0.0F, top, false);
+      // Not clamped to the bounds: the vector's own stretch below covers whatever it holds.
+      u[d] = out->step_[d] > 0.0F ? (r - model.low[d]) / out->step_[d] : 0.0F;
       norm += static_cast<double>(x[d]) * x[d];
     }
     const auto [lo, hi] = std::minmax_element(u.begin(), u.end());

@@ -5,10 +5,13 @@
 //
 // - Per dimension, bounds [low_i, high_i] (the `quantile` interval of that dimension's residuals
 //   in a sample, so one outlier does not stretch the range) map r_i to u_i = (r_i - low_i) / a_i
-//   with a_i = (high_i - low_i) / 255, clamped to [0, 255].
-// - Per vector, its own u values span [l, l + 255 s] (s <= 1): the codes are
-//   c_i = round((u_i - l) / s), 0..255. A vector whose values lie close together gets finer
-//   steps than the dimensions' bounds alone would give it.
+//   with a_i = (high_i - low_i) / 255: the bounds put the dimensions on one scale.
+// - Per vector, its own u values span [l, l + 255 s]: the codes are c_i = round((u_i - l) / s),
+//   0..255. A vector whose values lie close together gets finer steps than the dimensions'
+//   bounds alone would give it (s < 1), and nothing is clipped: a value outside the bounds
+//   coarsens the steps of its own vector only (s > 1), where clamping it to the bounds would
+//   err by its whole distance to them. In a few hundred dimensions most vectors hold some value
+//   outside a 0.99 interval, and on Fashion-MNIST clamping those cost 0.04 of recall.
 //
 // So x_i ~ cen_i + low_i + a_i (l + s c_i). Residuals of tight clusters span a fraction of the
 // data's range, and the per-vector stretch takes a fraction of what is left: on the synthetic
@@ -69,9 +72,12 @@ public:
   static Model train(const std::vector<const float*>& vectors, std::size_t dim, double quantile,
                      const DistanceBackend& backend, std::size_t centres,
                      std::size_t sample = 32768);
-  /// The number of centres training uses for a segment of `n` vectors: one per 128 vectors, at
-  /// most 512; none below 4096 vectors.
-  static std::size_t centres_for(std::size_t n) noexcept;
+  /// The number of centres training uses for a segment of `n` vectors of `dim` values: one per
+  /// 128 vectors, at most 512 and at most kCentreValues values in all (so that a query's dot
+  /// products with them stay cheap and the centres stay in cache from one query to the next);
+  /// none below 4096 vectors or when fewer than 8 would fit.
+  static std::size_t centres_for(std::size_t n, std::size_t dim) noexcept;
+  static constexpr std::size_t kCentreValues = 262144; // 1 MiB of centres
 
   /// Codes for every non-null vector (a null one, a node left out, gets zeros). Manhattan
   /// (Metric::l1) is not supported: nullptr.
