@@ -408,8 +408,17 @@ std::vector<SegmentHit> Segment::finish_quantized(const VectorColumn& column,
   if (request.quantization.rescore.value_or(false)) {
     const VectorScorer scorer(context_.distance, metric_of(column.params.distance),
                               column.params.size);
-    for (SegmentHit& h : hits) {
-      h.key = -scorer(request.query, column.pointers[h.offset]);
+    // One gather call: the kernel fetches the next original while it scores this one.
+    thread_local std::vector<const float*> originals;
+    thread_local std::vector<float> distances;
+    originals.resize(hits.size());
+    distances.resize(hits.size());
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      originals[i] = column.pointers[hits[i].offset];
+    }
+    scorer.gather(request.query, originals.data(), hits.size(), distances.data());
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      hits[i].key = -distances[i];
     }
     std::sort(hits.begin(), hits.end(), [this](const SegmentHit& a, const SegmentHit& b) {
       return a.key > b.key || (a.key == b.key && ids_[a.offset] < ids_[b.offset]);

@@ -373,7 +373,7 @@ std::vector<std::uint32_t> HnswGraph::block_links(std::uint32_t node) const {
 }
 
 std::size_t HnswGraph::memory_bytes() const noexcept {
-  return level0_.capacity_bytes() +
+  return level0_.size_bytes() +
          (upper_first_.capacity() + upper_.capacity()) * sizeof(std::uint32_t) +
          levels_.capacity() + vectors_.capacity() * sizeof(const float*) +
          (block_offsets_.capacity() + block_links_.capacity()) * sizeof(std::uint32_t);
