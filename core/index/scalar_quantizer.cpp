@@ -10,15 +10,12 @@
 namespace vdb {
 namespace {
 
-/// (x - low) / step in [lowest, highest], rounded unless `round` is false; 0 (or `lowest`, if
-/// above 0) when the step is 0.
-float code_of(float x, float low, float step, float lowest, float highest,
-              bool round = true) noexcept {
+/// round((x - low) / step) in [lowest, highest]; 0 (or `lowest`, if above 0) when the step is 0.
+float code_of(float x, float low, float step, float lowest, float highest) noexcept {
   if (!(step > 0.0F)) {
     return std::clamp(0.0F, lowest, highest);
   }
-  const float at = (x - low) / step;
-  return std::clamp(round ? std::round(at) : at, lowest, highest);
+  return std::clamp(std::round((x - low) / step), lowest, highest);
 }
 
 /// The index of the centre nearest to x (the smallest |c|^2 - 2 x.c), given |c|^2 in `norms`;
