@@ -336,7 +336,7 @@ std::vector<SegmentHit> Segment::exact(const VectorColumn& column, const Segment
   std::optional<QuantizedVectors::Query> coded;
   std::optional<QuantizedDistances> quantized;
   if (codes != nullptr) {
-    coded = codes->encode_query(request.query, !request.quantization.rescore.value_or(false));
+    coded = codes->encode_query(request.query, !rescores(request));
     quantized = QuantizedDistances{codes, &*coded, &context_.distance};
   }
   TopK top(codes != nullptr ? oversampled(request.k, request) : request.k, *this);
@@ -405,7 +405,7 @@ std::size_t Segment::oversampled(std::size_t k, const SegmentSearch& request) no
 std::vector<SegmentHit> Segment::finish_quantized(const VectorColumn& column,
                                                   const SegmentSearch& request,
                                                   std::vector<SegmentHit> hits) const {
-  if (request.quantization.rescore.value_or(false)) {
+  if (rescores(request)) {
     const VectorScorer scorer(context_.distance, metric_of(column.params.distance),
                               column.params.size);
     // One gather call: the kernel fetches the next original while it scores this one.
@@ -522,7 +522,7 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
   const QuantizedVectors* codes = codes_for(column, request);
   std::optional<QuantizedVectors::Query> coded;
   if (codes != nullptr) {
-    coded = codes->encode_query(request.query, !request.quantization.rescore.value_or(false));
+    coded = codes->encode_query(request.query, !rescores(request));
   }
   const std::size_t k = codes != nullptr ? oversampled(request.k, request) : request.k;
   const auto walk = [&](std::size_t beam, auto accept, std::size_t max_scored,

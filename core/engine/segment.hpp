@@ -282,6 +282,10 @@ private:
                                            const SegmentSearch& request) noexcept {
     return request.exact || request.quantization.ignore ? nullptr : column.quantized.get();
   }
+  /// Whether the candidates found on codes are re-ranked on the originals (unset: no).
+  static bool rescores(const SegmentSearch& request) noexcept {
+    return request.quantization.rescore.value_or(false);
+  }
   /// How many candidates to fetch by code score for k results.
   static std::size_t oversampled(std::size_t k, const SegmentSearch& request) noexcept;
   /// Candidates found on codes, best first, turned into k hits: re-ranked on the originals

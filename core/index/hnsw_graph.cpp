@@ -185,10 +185,8 @@ void HnswGraph::search_layer(const float* query, std::uint32_t entry, int level,
         }
       }
     }
-    if (!candidates.empty()) { // as in search_with: the next candidate's links
-      const auto* next = reinterpret_cast<const char*>(links_at(candidates.front().id, level));
-      __builtin_prefetch(next);
-      __builtin_prefetch(next + 64);
+    if (!candidates.empty()) {
+      prefetch_links(candidates.front().id, level);
     }
   }
   std::sort_heap(result.begin(), result.end());

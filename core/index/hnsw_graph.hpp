@@ -167,6 +167,13 @@ private:
   const std::uint32_t* links_at(std::uint32_t node, int level) const noexcept {
     return const_cast<HnswGraph*>(this)->links_at(node, level);
   }
+  /// Fetches the start of a node's link list ahead of its use: searches call it for the
+  /// candidate they will most likely expand next (the closest) while they score this one's.
+  void prefetch_links(std::uint32_t node, int level) const noexcept {
+    const auto* links = reinterpret_cast<const char*>(links_at(node, level));
+    __builtin_prefetch(links);
+    __builtin_prefetch(links + 64);
+  }
   std::uint32_t max_links(int level) const noexcept {
     return level == 0 ? 2 * params_.m : params_.m;
   }
@@ -322,11 +329,8 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
         }
       }
     }
-    // The candidate expanded next is most likely the closest now: fetch its links meanwhile.
     if (!candidates.empty()) {
-      const auto* next = reinterpret_cast<const char*>(links_at(candidates.front().id, 0));
-      __builtin_prefetch(next);
-      __builtin_prefetch(next + 64);
+      prefetch_links(candidates.front().id, 0);
     }
   }
   std::sort_heap(results.begin(), results.end());

@@ -196,11 +196,10 @@ struct QuantizedDistances {
   float to(std::uint32_t node) const noexcept {
     const std::uint8_t* codes = vectors->codes(node);
     const std::size_t dim = vectors->dim();
-    auto dot = static_cast<float>(backend->code_dot(query->codes.data(), codes, dim));
-    if (!query->fine_codes.empty()) {
-      dot += static_cast<float>(backend->code_dot(query->fine_codes.data(), codes, dim)) / 254.0F;
-    }
-    return score(dot, node);
+    const std::int32_t coarse = backend->code_dot(query->codes.data(), codes, dim);
+    const std::int32_t fine =
+        query->fine_codes.empty() ? 0 : backend->code_dot(query->fine_codes.data(), codes, dim);
+    return score(coarse, fine, node);
   }
   void prefetch(std::uint32_t node) const noexcept {
     const auto* r = reinterpret_cast<const char*>(vectors->record(node));
@@ -221,21 +220,19 @@ struct QuantizedDistances {
     }
     const std::size_t dim = vectors->dim();
     (void)backend->code_dot_gather(query->codes.data(), codes.data(), n, dim, dots.data());
-    if (query->fine_codes.empty()) {
-      for (std::size_t i = 0; i < n; ++i) {
-        out[i] = score(static_cast<float>(dots[i]), nodes[i]);
-      }
-      return;
+    fine.assign(n, 0);
+    if (!query->fine_codes.empty()) {
+      (void)backend->code_dot_gather(query->fine_codes.data(), codes.data(), n, dim, fine.data());
     }
-    fine.resize(n);
-    (void)backend->code_dot_gather(query->fine_codes.data(), codes.data(), n, dim, fine.data());
     for (std::size_t i = 0; i < n; ++i) {
-      out[i] = score(static_cast<float>(dots[i]) + static_cast<float>(fine[i]) / 254.0F, nodes[i]);
+      out[i] = score(dots[i], fine[i], nodes[i]);
     }
   }
 
 private:
-  float score(float dot, std::uint32_t node) const noexcept {
+  /// The distance for the kernel's dot products of the query's first and second bytes.
+  float score(std::int32_t coarse, std::int32_t fine, std::uint32_t node) const noexcept {
+    const float dot = static_cast<float>(coarse) + static_cast<float>(fine) / 254.0F;
     const QuantizedVectors::Terms t = vectors->terms(node);
     float centre_dot = 0.0F;
     if (!query->centre_dots.empty()) {
