@@ -139,28 +139,33 @@ Collection::in_id_order(const PointId* from,
 Status Collection::validate_vectors(const NamedVectors& vectors, const std::string& field,
                                     bool need_all) const {
   for (const auto& [name, v] : vectors) {
-    const auto it = config_.vectors.find(name);
-    if (it == config_.vectors.end()) {
-      if (name.empty()) {
-        return invalid(field, "this collection has only named vectors; give them by name");
-      }
-      return invalid(field + "." + name, "the collection has no vector named '" + name + "'");
-    }
-    const std::string at = name.empty() ? field : field + "." + name;
-    if (v.size() != it->second.size) {
-      return invalid(at, describe(name) + " has " + std::to_string(v.size()) +
-                             " dimensions; the collection expects " +
-                             std::to_string(it->second.size));
-    }
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      if (!std::isfinite(v[i])) {
-        return invalid(at + "[" + std::to_string(i) + "]",
-                       "vector components must be finite (no NaN or infinity)");
-      }
-    }
+    VDB_TRY(validate_vector(name, v, field));
   }
   if (need_all && unnamed_vector() && vectors.empty()) {
     return invalid(field, "the point has no vector");
+  }
+  return {};
+}
+
+Status Collection::validate_vector(const std::string& name, const std::vector<float>& v,
+                                   const std::string& field) const {
+  const auto it = config_.vectors.find(name);
+  if (it == config_.vectors.end()) {
+    if (name.empty()) {
+      return invalid(field, "this collection has only named vectors; give them by name");
+    }
+    return invalid(field + "." + name, "the collection has no vector named '" + name + "'");
+  }
+  if (v.size() != it->second.size) {
+    return invalid(name.empty() ? field : field + "." + name,
+                   describe(name) + " has " + std::to_string(v.size()) +
+                       " dimensions; the collection expects " + std::to_string(it->second.size));
+  }
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!std::isfinite(v[i])) {
+      return invalid((name.empty() ? field : field + "." + name) + "[" + std::to_string(i) + "]",
+                     "vector components must be finite (no NaN or infinity)");
+    }
   }
   return {};
 }
@@ -676,7 +681,7 @@ Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest
   if (request.offset > limit_max - request.limit) {
     return invalid(field + "offset", "limit + offset must be at most " + std::to_string(limit_max));
   }
-  VDB_TRY(validate_vectors({{request.vector_name, request.vector}}, field + "vector", false));
+  VDB_TRY(validate_vector(request.vector_name, request.vector, field + "vector"));
   VDB_TRY(check_vector_selector(request.with_vector, field + "with_vector"));
   if (request.score_threshold && !std::isfinite(*request.score_threshold)) {
     return invalid(field + "score_threshold", "must be a finite number");
@@ -728,9 +733,12 @@ Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest
     return a.segment->id_at(a.offset) < b.segment->id_at(b.offset);
   };
   const std::size_t keep = std::min(hits.size(), s.k);
-  std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(keep), hits.end(),
-                    better);
+  if (!std::is_sorted(hits.begin(), hits.end(), better)) { // one segment's hits come sorted
+    std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(keep), hits.end(),
+                      better);
+  }
   std::vector<ScoredPoint> out;
+  out.reserve(keep - std::min(keep, request.offset));
   for (std::size_t i = request.offset; i < keep; ++i) {
     const Hit& h = hits[i];
     const float score = rule.score(rule.raw(h.key));

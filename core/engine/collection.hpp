@@ -282,6 +282,9 @@ private:
   Status place_payloads(Segment& segment) const;
   Status validate_vectors(const NamedVectors& vectors, const std::string& field,
                           bool need_all) const;
+  /// One vector against its parameters; errors name `field` (and `.name` for a named vector).
+  Status validate_vector(const std::string& name, const std::vector<float>& v,
+                         const std::string& field) const;
   Status check_vector_selector(const VectorSelector& selector, const std::string& field) const;
   /// The selected live points; with `must_exist`, an id that does not exist fails.
   Expected<std::vector<Location>> select(const PointsSelector& selector, bool must_exist) const;

@@ -394,16 +394,47 @@ protected:
     const auto [low, high] = reach(b);
     std::uint64_t inside = 0;
     std::uint64_t partial = 0;
-    for (std::size_t i = 0; i < counts_.size(); ++i) {
-      if (counts_[i] == 0) {
-        continue;
-      }
+    const std::size_t last = counts_.size() - 1;
+    // Adds bucket i's values to `inside` (returns true) when the range holds all of them.
+    const auto count = [&](std::size_t i) {
       const K lo = i == 0 ? this->postings_.begin()->first : uppers_[i - 1];
-      const K hi = i + 1 == counts_.size() ? this->postings_.rbegin()->first : uppers_[i];
+      const K hi = i == last ? this->postings_.rbegin()->first : uppers_[i];
       if (in(b, lo) && in(b, hi)) {
         inside += counts_[i];
-      } else if (!(static_cast<B>(hi) < low) && !(static_cast<B>(lo) > high)) {
+        return true;
+      }
+      if (!(static_cast<B>(hi) < low) && !(static_cast<B>(lo) > high)) {
         partial += counts_[i];
+      }
+      return false;
+    };
+    count(0);
+    if (last != 0) {
+      count(last);
+    }
+    // The middle buckets' bounds are uppers_, in order: the ones a range overlaps are one run,
+    // found by two binary searches, and the ones it holds whole are one run inside that, found
+    // by walking in from both ends. (The outer two buckets may reach past uppers_.)
+    if (last > 1) {
+      const auto begin = uppers_.begin();
+      std::size_t from = static_cast<std::size_t>(
+          std::partition_point(begin + 1, begin + static_cast<std::ptrdiff_t>(last),
+                               [&](const K& hi) { return static_cast<B>(hi) < low; }) -
+          begin);
+      std::size_t to =
+          1 + static_cast<std::size_t>(
+                  std::partition_point(begin + static_cast<std::ptrdiff_t>(from - 1),
+                                       begin + static_cast<std::ptrdiff_t>(last - 1),
+                                       [&](const K& lo) { return !(static_cast<B>(lo) > high); }) -
+                  begin);
+      while (from < to && !count(from)) {
+        ++from;
+      }
+      while (to > from + 1 && !count(to - 1)) {
+        --to;
+      }
+      for (std::size_t i = from + 1; i + 1 < to; ++i) {
+        inside += counts_[i];
       }
     }
     const std::uint64_t points = this->indexed_points();

@@ -43,7 +43,7 @@ FilterPlan::Node FilterPlan::compile_condition(const Condition& condition) const
           return node;
         }
       }
-      if (auto bits = index_->filter(*field, source_->live())) {
+      if (auto bits = index_->filter(*field, *index, source_->live())) {
         node.bits = std::move(*bits);
         return node;
       }
@@ -120,7 +120,8 @@ bool FilterPlan::fold(Node& node, const Bitmap& live) {
       std::min_element(node.must.begin(), node.must.end(), [](const Node& a, const Node& b) {
         return a.bits.cardinality() < b.bits.cardinality();
       });
-  Bitmap out = smallest == node.must.end() ? live : smallest->bits;
+  // The node is replaced below, so its smallest bitmap is moved, not copied.
+  Bitmap out = smallest == node.must.end() ? live : std::move(smallest->bits);
   for (auto it = node.must.begin(); it != node.must.end(); ++it) {
     if (it != smallest) {
       out &= it->bits;

@@ -78,6 +78,11 @@ std::optional<Bitmap> PayloadIndex::filter(const FieldCondition& condition,
   if (index == nullptr) {
     return std::nullopt;
   }
+  return filter(condition, *index, live);
+}
+
+std::optional<Bitmap> PayloadIndex::filter(const FieldCondition& condition, const FieldIndex& index,
+                                           const Bitmap& live) const {
   const std::string key = condition_key(condition);
   {
     std::lock_guard lock(cache_mutex_);
@@ -86,11 +91,12 @@ std::optional<Bitmap> PayloadIndex::filter(const FieldCondition& condition,
       return it->second;
     }
   }
-  auto bits = index->filter(condition);
+  auto bits = index.filter(condition);
   if (!bits) {
     return std::nullopt;
   }
   *bits &= live;
+  bits->shrinkToFit(); // a cached bitmap is copied on every hit
   std::lock_guard lock(cache_mutex_);
   if (cache_.size() >= kCacheEntries) {
     cache_.clear();

@@ -64,6 +64,9 @@ public:
   /// Results are cached (like a search engine's filter cache) until the next change to this
   /// segment's payloads or indexes, so a filter repeated across queries is built once.
   std::optional<Bitmap> filter(const FieldCondition& condition, const Bitmap& live) const;
+  /// The same, with `index` = find(condition.key) already looked up.
+  std::optional<Bitmap> filter(const FieldCondition& condition, const FieldIndex& index,
+                               const Bitmap& live) const;
   std::map<std::string, FieldInfo> describe() const;
   /// The blocks of every index (FieldIndex::blocks, numbers bucketed by `min_points`) that hold
   /// at least `min_points` points, each with its index's key (JsonPath::to_string): what the

@@ -60,7 +60,9 @@ Metric metric_of(Distance d) {
 // Keeps the best k hits in a heap whose front is the worst kept; ties go to the smaller id.
 class TopK {
 public:
-  TopK(std::size_t k, const Segment& segment) : k_(k), better_{&segment} {}
+  TopK(std::size_t k, const Segment& segment) : k_(k), better_{&segment} {
+    heap_.reserve(std::min<std::size_t>(k, 1024));
+  }
   void push(SegmentHit hit) {
     if (heap_.size() < k_) {
       heap_.push_back(hit);
@@ -98,9 +100,22 @@ float ScoreRule::score(float raw) const noexcept {
 }
 
 void normalize(std::vector<float>& v) {
+  // Eight partial sums, so the compiler can keep them in vector registers (a single sum is one
+  // long chain of dependent additions).
+  constexpr std::size_t kLanes = 8;
+  double lanes[kLanes] = {};
+  const std::size_t whole = v.size() / kLanes * kLanes;
+  for (std::size_t i = 0; i < whole; i += kLanes) {
+    for (std::size_t l = 0; l < kLanes; ++l) {
+      lanes[l] += static_cast<double>(v[i + l]) * v[i + l];
+    }
+  }
   double norm = 0;
-  for (const float x : v) {
-    norm += static_cast<double>(x) * x;
+  for (std::size_t i = whole; i < v.size(); ++i) {
+    norm += static_cast<double>(v[i]) * v[i];
+  }
+  for (const double lane : lanes) {
+    norm += lane;
   }
   norm = std::sqrt(norm);
   // A vector already of unit length (one normalized before: copied by a merge or moved by a

@@ -10,7 +10,9 @@
 //            faiss-sq8: FAISS's IndexHNSWSQ with 8-bit codes)
 //            --threads N (build threads; default all cores) --cache DIR --plugins DIR
 //            --filtered (synthetic only: the filtered suite, for which VDB is built again with
-//            payload indexes on its two fields; --payload-m N sets its payload_m, default m)
+//            payload indexes on its two fields; --payload-m N sets its payload_m, default m;
+//            --selectivities 0.5,0.1,... --filter-queries N (default 200) --filter-runs N
+//            (timed passes per filtered row, default --runs))
 #include "core/plugin_host/plugin_registry.hpp"
 #include "tools/bench/bench_plugins.hpp"
 #include "tools/bench/vdb_bench/ann_index.hpp"
@@ -56,6 +58,7 @@ struct Options {
   double quantile = 0.99;        ///< the int8 systems' quantile
   bool filtered = false;         ///< also run the filtered suite (synthetic datasets)
   std::size_t filter_queries = 200;
+  std::optional<std::size_t> filter_runs; ///< timed passes per filtered row (default: runs)
   std::vector<double> selectivities{0.5, 0.1, 0.01, 0.001, 0.0001};
 };
 
@@ -205,7 +208,9 @@ Options parse(int argc, char** argv) {
       o.selectivities.clear();
       for (const auto& v : list(value()))
         o.selectivities.push_back(std::stod(v));
-    } else if (a == "--filter-queries")
+    } else if (a == "--filter-runs")
+      o.filter_runs = std::stoul(value());
+    else if (a == "--filter-queries")
       o.filter_queries = std::stoul(value());
     else if (a == "--systems") {
       o.systems.clear();
@@ -348,7 +353,7 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
         std::vector<std::uint32_t> got(queries * k);
         std::vector<double> qps;
         bool supported = true;
-        for (std::size_t run_i = 0; run_i < o.runs && supported; ++run_i) {
+        for (std::size_t run_i = 0; run_i < o.filter_runs.value_or(o.runs) && supported; ++run_i) {
           const auto start = Clock::now();
           for (std::size_t q = 0; q < queries && supported; ++q) {
             QueryFilter f = filters[q];
