@@ -161,7 +161,11 @@ Status Collection::validate_vector(const std::string& name, const std::vector<fl
                    describe(name) + " has " + std::to_string(v.size()) +
                        " dimensions; the collection expects " + std::to_string(it->second.size));
   }
-  for (std::size_t i = 0; i < v.size(); ++i) {
+  bool finite = true; // one pass without branches, then the position only when one is not
+  for (const float x : v) {
+    finite &= std::isfinite(x);
+  }
+  for (std::size_t i = 0; !finite && i < v.size(); ++i) {
     if (!std::isfinite(v[i])) {
       return invalid((name.empty() ? field : field + "." + name) + "[" + std::to_string(i) + "]",
                      "vector components must be finite (no NaN or infinity)");

@@ -44,7 +44,7 @@ FilterPlan::Node FilterPlan::compile_condition(const Condition& condition) const
         }
       }
       if (auto bits = index_->filter(*field, *index, source_->live())) {
-        node.bits = std::move(*bits);
+        node.shared = std::move(bits);
         return node;
       }
     }
@@ -97,7 +97,7 @@ FilterPlan::Node FilterPlan::compile_filter(const Filter& filter) const {
     if (a.kind != b.kind) {
       return cost(a) < cost(b);
     }
-    return a.kind == Node::Kind::bitmap && a.bits.cardinality() < b.bits.cardinality();
+    return a.kind == Node::Kind::bitmap && a.set().cardinality() < b.set().cardinality();
   };
   std::stable_sort(node.must.begin(), node.must.end(), order);
   std::stable_sort(node.must_not.begin(), node.must_not.end(), order);
@@ -114,26 +114,32 @@ bool FilterPlan::fold(Node& node, const Bitmap& live) {
       !all_bits(node.min_should)) {
     return false;
   }
+  if (node.must.size() == 1 && node.should.empty() && node.must_not.empty() &&
+      !(node.has_min_should && node.min_count > 0)) {
+    Node only = std::move(node.must.front()); // one bitmap (perhaps shared): nothing to compute
+    node = std::move(only);
+    return true;
+  }
   // Every bitmap holds live points only, so a `must` starts from its smallest bitmap, not from
   // a copy of the live set.
   const auto smallest =
       std::min_element(node.must.begin(), node.must.end(), [](const Node& a, const Node& b) {
-        return a.bits.cardinality() < b.bits.cardinality();
+        return a.set().cardinality() < b.set().cardinality();
       });
-  // The node is replaced below, so its smallest bitmap is moved, not copied.
-  Bitmap out = smallest == node.must.end() ? live : std::move(smallest->bits);
+  // The node is replaced below, so its smallest bitmap is taken, not copied when it can be.
+  Bitmap out = smallest == node.must.end() ? live : smallest->take();
   for (auto it = node.must.begin(); it != node.must.end(); ++it) {
     if (it != smallest) {
-      out &= it->bits;
+      out &= it->set();
     }
   }
   for (const Node& n : node.must_not) {
-    out -= n.bits;
+    out -= n.set();
   }
   if (!node.should.empty()) {
     Bitmap any;
     for (const Node& n : node.should) {
-      any |= n.bits;
+      any |= n.set();
     }
     out &= any;
   }
@@ -143,7 +149,7 @@ bool FilterPlan::fold(Node& node, const Bitmap& live) {
     at_least[0] = live;
     for (const Node& n : node.min_should) {
       for (std::size_t j = node.min_count; j >= 1; --j) {
-        at_least[j] |= at_least[j - 1] & n.bits;
+        at_least[j] |= at_least[j - 1] & n.set();
       }
     }
     out &= at_least[node.min_count];
@@ -167,7 +173,7 @@ bool FilterPlan::matches(PointOffset offset) const { return all_ || matches(root
 bool FilterPlan::matches(const Node& node, PointOffset offset) const {
   switch (node.kind) {
   case Node::Kind::bitmap:
-    return node.bits.contains(offset);
+    return node.set().contains(offset);
   case Node::Kind::condition:
     return check_condition(*node.condition, offset);
   case Node::Kind::index_check:

@@ -33,7 +33,7 @@ public:
     if (all_) {
       return &source_->live();
     }
-    return root_.kind == Node::Kind::bitmap ? &root_.bits : nullptr;
+    return root_.kind == Node::Kind::bitmap ? &root_.set() : nullptr;
   }
   /// A set that holds every match, to iterate instead of all live points: the exact set, or the
   /// smallest bitmap among the top-level `must` conditions, or the live points.
@@ -42,21 +42,35 @@ public:
       return source_->live();
     }
     if (root_.kind == Node::Kind::bitmap) {
-      return root_.bits;
+      return root_.set();
     }
-    return narrowest_must_ ? root_.must[*narrowest_must_].bits : source_->live();
+    return narrowest_must_ ? root_.must[*narrowest_must_].set() : source_->live();
   }
 
 private:
   struct Node {
     enum class Kind { bitmap, condition, index_check, filter };
     Kind kind = Kind::bitmap;
-    Bitmap bits;                          // Kind::bitmap: exact matches among live points
+    // Kind::bitmap: exact matches among live points, in `shared` (an index's cached bitmap)
+    // when set, in `bits` otherwise.
+    std::shared_ptr<const Bitmap> shared;
+    Bitmap bits;
     const Condition* condition = nullptr; // Kind::condition / index_check: what to check
     const FieldIndex* index = nullptr;    // Kind::index_check: the index that checks it
     std::vector<Node> must, should, must_not, min_should;
     std::size_t min_count = 0;
     bool has_min_should = false;
+
+    const Bitmap& set() const noexcept { return shared ? *shared : bits; }
+    /// The bitmap, to change: moved out of `bits`, or copied from `shared`.
+    Bitmap take() {
+      if (shared) {
+        Bitmap copy = *shared;
+        shared.reset();
+        return copy;
+      }
+      return std::move(bits);
+    }
   };
 
   FilterPlan(const PayloadIndex& index, const PointSource& source)

@@ -72,17 +72,18 @@ const FieldIndex* PayloadIndex::find(const JsonPath& key) const {
   return it == fields_.end() ? nullptr : it->second.second.get();
 }
 
-std::optional<Bitmap> PayloadIndex::filter(const FieldCondition& condition,
-                                           const Bitmap& live) const {
+std::shared_ptr<const Bitmap> PayloadIndex::filter(const FieldCondition& condition,
+                                                   const Bitmap& live) const {
   const FieldIndex* index = find(condition.key);
   if (index == nullptr) {
-    return std::nullopt;
+    return nullptr;
   }
   return filter(condition, *index, live);
 }
 
-std::optional<Bitmap> PayloadIndex::filter(const FieldCondition& condition, const FieldIndex& index,
-                                           const Bitmap& live) const {
+std::shared_ptr<const Bitmap> PayloadIndex::filter(const FieldCondition& condition,
+                                                   const FieldIndex& index,
+                                                   const Bitmap& live) const {
   const std::string key = condition_key(condition);
   {
     std::lock_guard lock(cache_mutex_);
@@ -93,16 +94,17 @@ std::optional<Bitmap> PayloadIndex::filter(const FieldCondition& condition, cons
   }
   auto bits = index.filter(condition);
   if (!bits) {
-    return std::nullopt;
+    return nullptr;
   }
   *bits &= live;
-  bits->shrinkToFit(); // a cached bitmap is copied on every hit
+  bits->shrinkToFit();
+  auto shared = std::make_shared<const Bitmap>(std::move(*bits));
   std::lock_guard lock(cache_mutex_);
   if (cache_.size() >= kCacheEntries) {
     cache_.clear();
   }
-  cache_.emplace(key, *bits);
-  return bits;
+  cache_.emplace(key, shared);
+  return shared;
 }
 
 std::vector<std::pair<std::string, Bitmap>> PayloadIndex::blocks(std::uint64_t min_points) const {

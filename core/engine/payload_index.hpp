@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -60,13 +61,14 @@ public:
 
   /// The index on exactly this key, or null.
   const FieldIndex* find(const JsonPath& key) const;
-  /// The live points matching `condition` from its index, or nothing when no index serves it.
+  /// The live points matching `condition` from its index, or null when no index serves it.
   /// Results are cached (like a search engine's filter cache) until the next change to this
-  /// segment's payloads or indexes, so a filter repeated across queries is built once.
-  std::optional<Bitmap> filter(const FieldCondition& condition, const Bitmap& live) const;
+  /// segment's payloads or indexes, so a filter repeated across queries is built once; the
+  /// bitmap is shared with the cache, not copied.
+  std::shared_ptr<const Bitmap> filter(const FieldCondition& condition, const Bitmap& live) const;
   /// The same, with `index` = find(condition.key) already looked up.
-  std::optional<Bitmap> filter(const FieldCondition& condition, const FieldIndex& index,
-                               const Bitmap& live) const;
+  std::shared_ptr<const Bitmap> filter(const FieldCondition& condition, const FieldIndex& index,
+                                       const Bitmap& live) const;
   std::map<std::string, FieldInfo> describe() const;
   /// The blocks of every index (FieldIndex::blocks, numbers bucketed by `min_points`) that hold
   /// at least `min_points` points, each with its index's key (JsonPath::to_string): what the
@@ -94,7 +96,7 @@ private:
   std::map<std::string, std::pair<JsonPath, std::unique_ptr<FieldIndex>>> fields_;
   static constexpr std::size_t kCacheEntries = 256;
   mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<std::string, Bitmap> cache_;
+  mutable std::unordered_map<std::string, std::shared_ptr<const Bitmap>> cache_;
 };
 
 } // namespace vdb
