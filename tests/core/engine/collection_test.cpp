@@ -241,6 +241,44 @@ TEST_F(CollectionTest, PayloadIndexesAreListedAndDropped) {
   EXPECT_EQ(*shop_->count(&oslo), 1U);
 }
 
+TEST_F(CollectionTest, RangeEstimatesHoldTheTrueCountAndStayTight) {
+  // 6,400 points with n = 0..3199, twice each: the index's histogram has 64 buckets of about
+  // 100 values. Every range's estimate must hold its true count, and a range that covers whole
+  // buckets must not be counted as partly outside them.
+  ASSERT_TRUE(shop_->create_payload_index(*JsonPath::parse("n"), PayloadFieldType::integer).ok());
+  std::vector<PointStruct> points;
+  for (std::uint64_t i = 0; i < 6400; ++i) {
+    points.push_back(PointStruct{id(i), {{"", {1, 0, 0}}}, Json{{"n", i % 3200}}});
+  }
+  ASSERT_TRUE(shop_->upsert(std::move(points)).ok());
+  std::uint64_t seed = 7;
+  const auto next = [&seed](std::uint64_t below) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (seed >> 33) % below;
+  };
+  for (int i = 0; i < 300; ++i) {
+    const std::int64_t a = static_cast<std::int64_t>(next(3300)) - 50;
+    const std::int64_t b = a + static_cast<std::int64_t>(next(i < 150 ? 400 : 3300));
+    const bool open_low = next(2) == 0;
+    const bool open_high = next(2) == 0;
+    Json range{{open_low ? "gt" : "gte", a}, {open_high ? "lt" : "lte", b}};
+    std::uint64_t truth = 0;
+    for (std::int64_t v = 0; v < 3200; ++v) {
+      const bool above = open_low ? v > a : v >= a;
+      const bool below = open_high ? v < b : v <= b;
+      truth += above && below ? 2 : 0;
+    }
+    const Filter f = filter_of(Json{{"must", {{"key", "n"}, {"range", range}}}}.dump());
+    const CardinalityEstimate e = shop_->estimate(f);
+    ASSERT_LE(e.min, truth) << range.dump();
+    ASSERT_GE(e.max, truth) << range.dump();
+    ASSERT_LE(e.min, e.expected);
+    ASSERT_LE(e.expected, e.max);
+    // At most the two buckets at the ends are partial: about 2 x 200 values.
+    ASSERT_LE(e.max - e.min, 600U) << range.dump();
+  }
+}
+
 TEST_F(CollectionTest, RangesThatDifferBelowAMillionthAreNotConfused) {
   // Indexed filters are cached by a key of their condition; the key must tell these apart.
   for (std::uint64_t i = 0; i < 10; ++i) {

@@ -447,24 +447,36 @@ int run(int argc, char** argv) {
                               {"build_seconds_all_threads", median(build_n)},
                               {"build_threads", o.build.threads},
                               {"memory_bytes", memory}});
-    std::vector<std::uint32_t> got(d.query_count() * k);
+    built[system] = std::move(index);
+  }
+  // The sweep, interleaved: for each ef, every system's timed pass in turn, run after run. The
+  // machine is shared and its speed drifts by tens of percent within minutes; measured one
+  // system after the other, that drift would land in the ratios between systems.
+  std::map<std::string, std::vector<std::uint32_t>> got;
+  for (const auto& [system, index] : built) {
     // One untimed pass first, so that no system's first ef pays for faulting in its index.
+    got[system].resize(d.query_count() * k);
     index->set_ef(o.efs.front());
     for (std::size_t q = 0; q < d.query_count(); ++q) {
-      index->search(d.query(q), k, &got[q * k]);
+      index->search(d.query(q), k, &got[system][q * k]);
     }
-    for (const std::size_t ef : o.efs) {
-      index->set_ef(ef);
-      std::vector<double> qps;
-      for (std::size_t run_i = 0; run_i < o.runs; ++run_i) {
+  }
+  for (const std::size_t ef : o.efs) {
+    std::map<std::string, std::vector<double>> qps;
+    for (std::size_t run_i = 0; run_i < o.runs; ++run_i) {
+      for (const auto& [system, index] : built) {
+        index->set_ef(ef);
+        std::uint32_t* out = got[system].data();
         const auto start = Clock::now();
         for (std::size_t q = 0; q < d.query_count(); ++q) {
-          index->search(d.query(q), k, &got[q * k]);
+          index->search(d.query(q), k, out + q * k);
         }
-        qps.push_back(static_cast<double>(d.query_count()) / seconds_since(start));
+        qps[system].push_back(static_cast<double>(d.query_count()) / seconds_since(start));
       }
-      const double r = recall_at(got, truth, d.query_count(), k);
-      const double m = median(qps);
+    }
+    for (const auto& [system, index] : built) {
+      const double r = recall_at(got[system], truth, d.query_count(), k);
+      const double m = median(qps[system]);
       curves[system].emplace_back(r, m);
       std::printf("%-10s %6zu %8.4f %10.0f\n", system.c_str(), ef, r, m);
       Json row{{"system", system}, {"ef", ef},       {"recall", r},
@@ -478,7 +490,6 @@ int run(int argc, char** argv) {
       }
       report["rows"].push_back(row);
     }
-    built[system] = std::move(index);
   }
   std::printf("\n%-10s %12s %12s %10s %10s %10s\n", "system", "QPS@0.95", "QPS@0.99", "build 1t",
               "build Nt", "memory MB");
