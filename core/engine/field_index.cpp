@@ -391,7 +391,9 @@ protected:
     if (this->postings_.empty()) {
       return CardinalityEstimate::exact(0);
     }
-    const auto [low, high] = reach(b);
+    const std::pair<B, B> reached = reach(b);
+    const B low = reached.first; // not a structured binding: the lambdas below capture it
+    const B high = reached.second;
     std::uint64_t inside = 0;
     std::uint64_t partial = 0;
     const std::size_t last = counts_.size() - 1;
