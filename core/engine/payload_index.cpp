@@ -73,15 +73,6 @@ const FieldIndex* PayloadIndex::find(const JsonPath& key) const {
 }
 
 std::shared_ptr<const Bitmap> PayloadIndex::filter(const FieldCondition& condition,
-                                                   const Bitmap& live) const {
-  const FieldIndex* index = find(condition.key);
-  if (index == nullptr) {
-    return nullptr;
-  }
-  return filter(condition, *index, live);
-}
-
-std::shared_ptr<const Bitmap> PayloadIndex::filter(const FieldCondition& condition,
                                                    const FieldIndex& index,
                                                    const Bitmap& live) const {
   const std::string key = condition_key(condition);

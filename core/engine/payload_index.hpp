@@ -61,12 +61,11 @@ public:
 
   /// The index on exactly this key, or null.
   const FieldIndex* find(const JsonPath& key) const;
-  /// The live points matching `condition` from its index, or null when no index serves it.
+  /// The live points matching `condition` from `index`, or null when it cannot serve it.
   /// Results are cached (like a search engine's filter cache) until the next change to this
   /// segment's payloads or indexes, so a filter repeated across queries is built once; the
   /// bitmap is shared with the cache, not copied.
-  std::shared_ptr<const Bitmap> filter(const FieldCondition& condition, const Bitmap& live) const;
-  /// The same, with `index` = find(condition.key) already looked up.
+  /// `index` is find(condition.key), which the caller has already looked up.
   std::shared_ptr<const Bitmap> filter(const FieldCondition& condition, const FieldIndex& index,
                                        const Bitmap& live) const;
   std::map<std::string, FieldInfo> describe() const;
