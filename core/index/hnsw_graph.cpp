@@ -14,7 +14,54 @@ HnswGraph::HnswGraph(std::vector<const float*> vectors, VectorScorer scorer,
       stride0_(1 + 2 * static_cast<std::size_t>(params.m)),
       stride_upper_(1 + static_cast<std::size_t>(params.m)), level0_(vectors_.size() * stride0_),
       levels_(vectors_.size(), 0), locks_(std::make_unique<std::mutex[]>(vectors_.size())),
-      visited_pool_(vectors_.size()) {}
+      visited_pool_(vectors_.size()) {
+  find_layout();
+}
+
+void HnswGraph::find_layout() {
+  const std::size_t stride = scorer_.dim() * sizeof(float);
+  const std::size_t n = vectors_.size();
+  const auto address = [this](std::size_t i) {
+    return reinterpret_cast<std::uintptr_t>(vectors_[i]);
+  };
+  // The chunk length: where two neighbouring nodes stop lying one stride apart. A node left out
+  // (null) hides whether a chunk ends at it; then the table stays in use.
+  std::size_t per_chunk = n;
+  std::size_t previous = n;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (vectors_[i] == nullptr) {
+      continue;
+    }
+    if (previous != n && address(i) != address(previous) + (i - previous) * stride) {
+      if (i != previous + 1) {
+        return;
+      }
+      per_chunk = i;
+      break;
+    }
+    previous = i;
+  }
+  if (per_chunk < 2 || n > UINT32_MAX) {
+    return;
+  }
+  std::vector<std::uintptr_t> chunks((n + per_chunk - 1) / per_chunk, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (vectors_[i] == nullptr) {
+      continue;
+    }
+    const std::size_t chunk = i / per_chunk;
+    const std::uintptr_t first = address(i) - (i - chunk * per_chunk) * stride;
+    if (chunks[chunk] == 0) {
+      chunks[chunk] = first;
+    } else if (chunks[chunk] != first) {
+      return; // not one layout: the table stays in use
+    }
+  }
+  layout_.chunks = std::move(chunks);
+  layout_.per_chunk = per_chunk;
+  layout_.magic = UINT64_MAX / per_chunk + 1; // exact for 32-bit nodes (Lemire et al., 2019)
+  layout_.stride = stride;
+}
 
 bool HnswGraph::allocate_upper() {
   upper_first_.assign(levels_.size(), 0);
@@ -104,7 +151,7 @@ std::unique_ptr<HnswGraph> HnswGraph::build(std::vector<const float*> vectors, V
 std::uint32_t HnswGraph::greedy(const float* query, std::uint32_t entry, int from_level,
                                 int to_level, bool locked) const {
   std::uint32_t current = entry;
-  float best = scorer_(query, vectors_[current]);
+  float best = scorer_(query, vector(current));
   std::uint32_t buffer[1024];
   for (int level = from_level; level > to_level; --level) {
     bool moved = true;
@@ -121,7 +168,7 @@ std::uint32_t HnswGraph::greedy(const float* query, std::uint32_t entry, int fro
         std::copy(links + 1, links + 1 + count, buffer);
       }
       for (std::uint32_t j = 0; j < count; ++j) {
-        const float d = scorer_(query, vectors_[buffer[j]]);
+        const float d = scorer_(query, vector(buffer[j]));
         if (d < best) {
           best = d;
           current = buffer[j];
@@ -141,7 +188,7 @@ void HnswGraph::search_layer(const float* query, std::uint32_t entry, int level,
   const auto closer_first = [](const Neighbor& a, const Neighbor& b) { return b < a; };
   visited.clear();
   visited.mark(entry);
-  const Neighbor first{scorer_(query, vectors_[entry]), entry};
+  const Neighbor first{scorer_(query, vector(entry)), entry};
   candidates.push_back(first);
   result.push_back(first);
   std::uint32_t buffer[1024];
@@ -166,7 +213,7 @@ void HnswGraph::search_layer(const float* query, std::uint32_t entry, int level,
     for (std::uint32_t j = 0; j < count; ++j) {
       if (!visited.test_and_mark(buffer[j])) {
         buffer[fresh] = buffer[j];
-        pointers[fresh] = vectors_[buffer[j]];
+        pointers[fresh] = vector(buffer[j]);
         ++fresh;
       }
     }
@@ -207,7 +254,7 @@ void HnswGraph::select_neighbors(std::vector<Neighbor>& candidates, std::size_t 
     }
     bool good = true;
     for (const Neighbor& k : kept) {
-      if (scorer_(vectors_[c.id], vectors_[k.id]) < c.distance) {
+      if (scorer_(vector(c.id), vector(k.id)) < c.distance) {
         good = false;
         break;
       }
@@ -230,10 +277,10 @@ void HnswGraph::connect(std::uint32_t node, std::uint32_t neighbor, int level) {
   // Full: choose again among the old links and the new node.
   std::vector<Neighbor> candidates;
   candidates.reserve(cap + 1);
-  const float* base = vectors_[neighbor];
-  candidates.push_back({scorer_(base, vectors_[node]), node});
+  const float* base = vector(neighbor);
+  candidates.push_back({scorer_(base, vector(node)), node});
   for (std::uint32_t j = 1; j <= links[0]; ++j) {
-    candidates.push_back({scorer_(base, vectors_[links[j]]), links[j]});
+    candidates.push_back({scorer_(base, vector(links[j])), links[j]});
   }
   std::sort(candidates.begin(), candidates.end());
   select_neighbors(candidates, cap);
@@ -245,7 +292,7 @@ void HnswGraph::connect(std::uint32_t node, std::uint32_t neighbor, int level) {
 
 void HnswGraph::insert(std::uint32_t node, VisitedSet& visited, std::vector<Neighbor>& scratch) {
   const int level = levels_[node];
-  const float* query = vectors_[node];
+  const float* query = vector(node);
   std::unique_lock<std::mutex> entry_lock(entry_mutex_);
   if (entry_ == kNone) {
     entry_ = node;
@@ -324,7 +371,7 @@ std::size_t HnswGraph::add_block_links(const std::vector<std::vector<std::uint32
     }
     std::vector<const float*> vectors(block.size());
     for (std::size_t i = 0; i < block.size(); ++i) {
-      vectors[i] = vectors_[block[i]];
+      vectors[i] = vector(block[i]);
     }
     HnswParams params = params_;
     params.m = m;

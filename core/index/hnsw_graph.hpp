@@ -124,14 +124,14 @@ public:
     const HnswGraph* graph;
     const float* query;
     float to(std::uint32_t node) const noexcept {
-      return graph->scorer_(query, graph->vectors_[node]);
+      return graph->scorer_(query, graph->vector(node));
     }
-    void prefetch(std::uint32_t node) const noexcept { __builtin_prefetch(graph->vectors_[node]); }
+    void prefetch(std::uint32_t node) const noexcept { __builtin_prefetch(graph->vector(node)); }
     void gather(const std::uint32_t* nodes, std::size_t n, float* out) const noexcept {
       thread_local std::vector<const float*> pointers;
       pointers.resize(n);
       for (std::size_t i = 0; i < n; ++i) {
-        pointers[i] = graph->vectors_[nodes[i]];
+        pointers[i] = graph->vector(nodes[i]);
       }
       graph->scorer_.gather(query, pointers.data(), n, out);
     }
@@ -155,8 +155,27 @@ public:
                                                    std::vector<const float*> vectors,
                                                    VectorScorer scorer, const std::string& what);
 
+  /// Whether vector() computes addresses from the store's layout (for tests and diagnostics).
+  bool computes_addresses() const noexcept { return layout_.per_chunk != 0; }
+
 private:
   HnswGraph(std::vector<const float*> vectors, VectorScorer scorer, const HnswParams& params);
+
+  /// Where node's vector lies. Computed when the vectors lie in chunks of equal length and one
+  /// stride (a record store's layout): a search then reaches a neighbour's vector without first
+  /// missing the cache on a table of pointers (measured: that load held a third of the search
+  /// loop's samples on 200k vectors, whose table of 1.6 MB does not stay in cache).
+  const float* vector(std::uint32_t node) const noexcept {
+    if (layout_.per_chunk == 0) {
+      return vectors_[node];
+    }
+    const auto chunk = static_cast<std::uint32_t>((static_cast<Wide>(layout_.magic) * node) >>
+                                                  64); // node / per_chunk
+    return reinterpret_cast<const float*>(layout_.chunks[chunk] +
+                                          (node - chunk * layout_.per_chunk) * layout_.stride);
+  }
+  /// Finds the chunks vectors_ lies in, when it has that shape (see vector()).
+  void find_layout();
 
   // Link lists: [count, link0, link1, ...].
   std::uint32_t* links_at(std::uint32_t node, int level) noexcept {
@@ -189,7 +208,16 @@ private:
   void select_neighbors(std::vector<Neighbor>& candidates, std::size_t m) const;
   void connect(std::uint32_t node, std::uint32_t neighbor, int level);
 
+  __extension__ using Wide = unsigned __int128;
+  struct Layout {
+    std::vector<std::uintptr_t> chunks; // address of each chunk's first node's vector
+    std::uint64_t per_chunk = 0;        // nodes a chunk; 0: read vectors_ instead
+    std::uint64_t magic = 0;            // 2^64 / per_chunk rounded up: a division by multiply
+    std::size_t stride = 0;             // bytes from one node's vector to the next
+  };
+
   std::vector<const float*> vectors_;
+  Layout layout_;
   VectorScorer scorer_;
   HnswParams params_;
   std::size_t stride0_;
@@ -318,6 +346,7 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
       if (results.size() < ef || next.distance < bound) {
         candidates.push_back(next);
         std::push_heap(candidates.begin(), candidates.end(), closer_first);
+        __builtin_prefetch(links_at(next.id, 0)); // a candidate is likely expanded later
         if (checked_first || accept(next.id)) {
           results.push_back(next);
           std::push_heap(results.begin(), results.end());

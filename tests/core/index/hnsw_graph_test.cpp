@@ -152,6 +152,71 @@ TEST(HnswGraph, LeavesOutNullVectorsAndHandlesTinyGraphs) {
   EXPECT_EQ(out[1].id, 0U);
 }
 
+// The graph finds a node's vector by computing its address when the vectors lie in one buffer or
+// in chunks of equal length (a record store's layout), through its pointer table otherwise. The
+// way must not change the graph or the answers: built on one thread, all three are the same.
+TEST(HnswGraph, FindsVectorsByLayoutOrTableAlike) {
+  const Data d = clustered(1500, 20, 5);
+  const EngineContext context = test::engine_context();
+  const VectorScorer scorer(context.distance, Metric::l2sq, kDim);
+  constexpr std::size_t kChunk = 256;
+  std::vector<std::vector<float>> chunks;
+  for (std::size_t first = 0; first < d.n; first += kChunk) {
+    const std::size_t end = std::min(d.n, first + kChunk);
+    chunks.emplace_back(d.base.begin() + static_cast<std::ptrdiff_t>(first * kDim),
+                        d.base.begin() + static_cast<std::ptrdiff_t>(end * kDim));
+  }
+  std::vector<std::vector<float>> apart; // each vector in a buffer of its own
+  std::vector<const float*> flat;
+  std::vector<const float*> chunked;
+  std::vector<const float*> table;
+  for (std::size_t i = 0; i < d.n; ++i) {
+    apart.emplace_back(d.base.begin() + static_cast<std::ptrdiff_t>(i * kDim),
+                       d.base.begin() + static_cast<std::ptrdiff_t>((i + 1) * kDim));
+  }
+  for (std::size_t i = 0; i < d.n; ++i) {
+    flat.push_back(&d.base[i * kDim]);
+    chunked.push_back(&chunks[i / kChunk][(i % kChunk) * kDim]);
+    table.push_back(apart[i].data());
+  }
+  // A node left out inside a chunk keeps the layout; one where a chunk begins hides where the
+  // chunks end, and the table is used.
+  flat[700] = chunked[700] = table[700] = nullptr;
+  std::vector<const float*> gap_at_boundary = chunked;
+  gap_at_boundary[kChunk] = nullptr;
+
+  HnswParams params;
+  params.threads = 1;
+  const auto a = HnswGraph::build(flat, scorer, params);
+  const auto b = HnswGraph::build(chunked, scorer, params);
+  const auto c = HnswGraph::build(table, scorer, params);
+  EXPECT_TRUE(a->computes_addresses());
+  EXPECT_TRUE(b->computes_addresses());
+  EXPECT_FALSE(c->computes_addresses());
+  EXPECT_FALSE(HnswGraph::build(gap_at_boundary, scorer, params)->computes_addresses());
+  for (std::uint32_t i = 0; i < d.n; ++i) {
+    ASSERT_EQ(a->links(i, 0), b->links(i, 0)) << i;
+    ASSERT_EQ(a->links(i, 0), c->links(i, 0)) << i;
+  }
+  std::vector<Neighbor> out_a;
+  std::vector<Neighbor> out_b;
+  std::vector<Neighbor> out_c;
+  const auto all = [](std::uint32_t) { return true; };
+  for (std::size_t q = 0; q < 20; ++q) {
+    const float* query = &d.queries[q * kDim];
+    a->search(query, 10, 32, all, out_a);
+    b->search(query, 10, 32, all, out_b);
+    c->search(query, 10, 32, all, out_c);
+    ASSERT_EQ(out_a.size(), 10U);
+    for (std::size_t j = 0; j < out_a.size(); ++j) {
+      EXPECT_EQ(out_a[j].id, out_b[j].id);
+      EXPECT_EQ(out_a[j].id, out_c[j].id);
+      EXPECT_EQ(out_a[j].distance, out_c[j].distance);
+      EXPECT_NE(out_a[j].id, 700U);
+    }
+  }
+}
+
 // Twenty values scattered over the graph (node i holds value i % 20): 5% of the nodes each, so
 // a node has about 1.6 links to nodes of its own value. Payload-aware links join each value's
 // nodes, and a search among one value's matches only reaches its nearest ones.
