@@ -9,6 +9,12 @@
 namespace vdb {
 namespace {
 
+// How a payload is kept: an empty one as null, which costs no allocation (payload_at shows it as
+// the empty object it was).
+Json stored_payload(Json payload) {
+  return payload.is_object() && payload.empty() ? Json() : payload;
+}
+
 constexpr std::size_t kScoreBlock = 256;
 // A filtered graph search that accepted less than this share of p (the filter's share of all
 // points) among the points it checked found the matches away from the query.
@@ -271,7 +277,7 @@ Status Segment::replace(PointOffset offset, const PointStruct& point, std::uint6
       column.present.remove(offset);
     }
   }
-  payloads_[offset] = point.payload;
+  payloads_[offset] = stored_payload(point.payload);
   versions_[offset] = version;
   if (appendable_) {
     offsets_[point.id] = offset;
@@ -294,7 +300,7 @@ Status Segment::write_vectors(PointOffset offset, const NamedVectors& vectors,
 void Segment::set_payload(PointOffset offset, Json payload, std::uint64_t version) {
   ++changes_;
   Json& slot = payload_file_ ? payload_edits_[offset] : payloads_[offset];
-  slot = std::move(payload);
+  slot = stored_payload(std::move(payload));
   versions_[offset] = version;
   payload_index_.set(offset, slot);
 }

@@ -491,12 +491,17 @@ std::uint64_t Segment::file_payload_bytes() const noexcept {
 }
 
 PayloadRef Segment::payload_at(PointOffset offset) const {
+  // An empty payload is kept as null (an empty object would cost a map on the heap per point).
+  static const Json empty = Json::object();
+  const auto shown = [](const Json& stored) {
+    return PayloadRef(stored.is_null() ? &empty : &stored);
+  };
   if (!payload_file_) {
-    return PayloadRef(&payloads_[offset]);
+    return shown(payloads_[offset]);
   }
   if (!payload_edits_.empty()) {
     if (const auto it = payload_edits_.find(offset); it != payload_edits_.end()) {
-      return PayloadRef(&it->second);
+      return shown(it->second);
     }
   }
   // Checked at open: the count is the segment's slots and every end lies inside the file.
@@ -509,7 +514,7 @@ PayloadRef Segment::payload_at(PointOffset offset) const {
   }
   std::memcpy(&end, ends + static_cast<std::size_t>(offset) * 8, 8);
   if (begin == end) {
-    return PayloadRef(Json());
+    return PayloadRef(&empty);
   }
   const char* blobs = ends + ids_.size() * 8;
   Json value = Json::from_cbor(blobs + begin, blobs + end, true, false);
