@@ -9,6 +9,7 @@
 //            --quantile Q (default 0.99); vdb-int8-norescore;
 //            faiss-sq8: FAISS's IndexHNSWSQ with 8-bit codes)
 //            --threads N (build threads; default all cores) --cache DIR --plugins DIR
+//            --one-build (build only with --threads, not also with one thread)
 //            --filtered (synthetic only: the filtered suite, for which VDB is built again with
 //            payload indexes on its two fields; --payload-m N sets its payload_m, default m;
 //            --selectivities 0.5,0.1,... --filter-queries N (default 200) --filter-runs N
@@ -58,6 +59,7 @@ struct Options {
   double oversampling = 2.0;     ///< vdb-int8's (rescored) oversampling
   double quantile = 0.99;        ///< the int8 systems' quantile
   bool filtered = false;         ///< also run the filtered suite (synthetic datasets)
+  bool one_build = false;        ///< skip the one-thread build (for quick comparisons)
   std::size_t filter_queries = 200;
   std::optional<std::size_t> filter_runs; ///< timed passes per filtered row (default: runs)
   std::vector<double> selectivities{0.5, 0.1, 0.01, 0.001, 0.0001};
@@ -72,9 +74,19 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-std::size_t heap_in_use() {
-  const struct mallinfo2 info = mallinfo2();
-  return info.uordblks + info.hblkhd;
+// The process's resident anonymous memory (heap and private mappings) in bytes, after the heap
+// has returned its free pages: what an index holds, however it allocates (VDB's ram store maps
+// its chunks itself, outside malloc), including pages a huge-page mapping fills.
+std::size_t resident_anonymous() {
+  malloc_trim(0);
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("RssAnon:", 0) == 0) {
+      return std::stoull(line.substr(8)) * 1024; // "RssAnon:   1234 kB"
+    }
+  }
+  return 0;
 }
 
 double recall_at(const std::vector<std::uint32_t>& got, const std::vector<std::uint32_t>& truth,
@@ -185,6 +197,8 @@ Options parse(int argc, char** argv) {
       o.build.m = std::stoul(value());
     else if (a == "--ef-construct")
       o.build.ef_construct = std::stoul(value());
+    else if (a == "--one-build")
+      o.one_build = true;
     else if (a == "--threads")
       o.build.threads = std::stoul(value());
     else if (a == "--runs")
@@ -446,17 +460,22 @@ int run(int argc, char** argv) {
     std::vector<double> build_n;
     std::unique_ptr<AnnIndex> index;
     std::size_t memory = 0;
+    std::vector<std::size_t> build_threads{o.build.threads};
+    if (!o.one_build) {
+      build_threads.insert(build_threads.begin(), 1);
+    }
     for (std::size_t run_i = 0; run_i < o.runs; ++run_i) {
-      for (const std::size_t threads : {std::size_t{1}, o.build.threads}) {
+      for (const std::size_t threads : build_threads) {
         index.reset();
-        const std::size_t before = heap_in_use();
+        const std::size_t before = resident_anonymous();
         index = make(system, plugins, o.distance, o.oversampling, o.quantile);
         BuildParams p = o.build;
         p.threads = threads;
         const auto start = Clock::now();
         index->build(d, p);
         (threads == 1 ? build_1 : build_n).push_back(seconds_since(start));
-        memory = heap_in_use() - before;
+        const std::size_t after = resident_anonymous();
+        memory = after > before ? after - before : 0;
         std::cerr << system << ": built with " << threads << " thread(s) in "
                   << (threads == 1 ? build_1 : build_n).back() << " s\n";
       }
