@@ -220,12 +220,13 @@ struct QuantizedDistances {
     }
     const std::size_t dim = vectors->dim();
     (void)backend->code_dot_gather(query->codes.data(), codes.data(), n, dim, dots.data());
-    fine.assign(n, 0);
-    if (!query->fine_codes.empty()) {
+    const bool two_bytes = !query->fine_codes.empty(); // one byte: rescored queries
+    if (two_bytes) {
+      fine.resize(n);
       (void)backend->code_dot_gather(query->fine_codes.data(), codes.data(), n, dim, fine.data());
     }
     for (std::size_t i = 0; i < n; ++i) {
-      out[i] = score(dots[i], fine[i], nodes[i]);
+      out[i] = score(dots[i], two_bytes ? fine[i] : 0, nodes[i]);
     }
   }
 
