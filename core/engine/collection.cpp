@@ -716,6 +716,7 @@ Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest
     PointOffset offset;
   };
   std::vector<Hit> hits;
+  hits.reserve(std::min<std::size_t>(s.k, 1024) * segments_.size());
   for (const auto& segment : segments_) {
     if (segment->points() == 0) {
       continue; // typically the fresh appendable segment

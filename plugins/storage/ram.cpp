@@ -41,9 +41,7 @@ protected:
         return vdb::sdk::fail(VDB_ERR_OUT_OF_MEMORY, "ram store: cannot allocate " +
                                                          std::to_string(chunk_bytes()) + " bytes");
       }
-      chunks_.push_back(Chunk(chunk, Release{0}));
-      *out = chunk;
-      return VDB_OK;
+      return keep(Chunk(chunk, Release{0}), out);
     }
     // Whole huge pages, mapped with room to spare and trimmed to a 2 MiB boundary.
     const std::uint64_t bytes = (chunk_bytes() + kHugePage - 1) / kHugePage * kHugePage;
@@ -64,9 +62,7 @@ protected:
     if (k != 0) {
       madvise(chunk, bytes, MADV_HUGEPAGE); // advice: ignored where huge pages are unavailable
     }
-    chunks_.push_back(Chunk(chunk, Release{bytes}));
-    *out = chunk;
-    return VDB_OK;
+    return keep(Chunk(chunk, Release{bytes}), out);
   }
 
 private:
@@ -82,6 +78,14 @@ private:
     }
   };
   using Chunk = std::unique_ptr<std::byte, Release>;
+
+  // The chunk is released if the list cannot grow.
+  vdb_status keep(Chunk chunk, std::byte** out) {
+    *out = chunk.get();
+    chunks_.push_back(std::move(chunk));
+    return VDB_OK;
+  }
+
   std::vector<Chunk> chunks_;
 };
 

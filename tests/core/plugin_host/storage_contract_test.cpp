@@ -180,6 +180,40 @@ TEST_P(StorageContract, FlushSucceedsAndReopenKeepsFlushedRecordsWhenPersistent)
 INSTANTIATE_TEST_SUITE_P(Plugins, StorageContract, ::testing::Values("ram", "mmap"),
                          [](const auto& info) { return std::string(info.param); });
 
+// ---- what only the ram store promises ----
+
+// Left to choose, the ram store fills chunks of one 2 MiB page (the graph then computes vector
+// addresses, and huge pages back the chunks): records stay contiguous to the page's end, and
+// records spread over several such chunks read back whole.
+TEST(RamStore, DefaultChunksHoldOneHugePageOfRecords) {
+  constexpr std::uint64_t kVector = 512; // 128 floats
+  constexpr std::uint64_t kPerPage = (std::uint64_t{2} << 20) / kVector;
+  auto plugin = test::built_plugins().find(VDB_PLUGIN_STORAGE, "ram");
+  ASSERT_NE(plugin, nullptr);
+  const vdb_storage_api* api = plugin->storage();
+  vdb_store_options raw{sizeof raw, VDB_STORE_CREATE, nullptr, kVector, 0};
+  vdb_store* s = nullptr;
+  ASSERT_EQ(api->open(&raw, &s), VDB_OK);
+  const std::uint64_t n = 2 * kPerPage + 100;
+  std::vector<std::uint8_t> records(n * kVector);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    records[i] = static_cast<std::uint8_t>(i * 31 + i / kVector);
+  }
+  std::uint64_t first = 0;
+  ASSERT_EQ(api->append(s, records.data(), n, &first), VDB_OK);
+  const void* p = nullptr;
+  std::uint64_t run = 0;
+  ASSERT_EQ(api->get(s, 0, &p, &run), VDB_OK);
+  EXPECT_EQ(run, kPerPage);
+  ASSERT_EQ(api->get(s, kPerPage + 1, &p, &run), VDB_OK);
+  EXPECT_EQ(run, kPerPage - 1);
+  for (const std::uint64_t i : {std::uint64_t{0}, kPerPage - 1, kPerPage, n - 1}) {
+    ASSERT_EQ(api->get(s, i, &p, &run), VDB_OK);
+    EXPECT_EQ(std::memcmp(p, records.data() + i * kVector, kVector), 0) << "record " << i;
+  }
+  EXPECT_EQ(api->close(s), VDB_OK);
+}
+
 // ---- what only the mmap store promises ----
 
 class MmapStoreFile : public ::testing::Test {

@@ -13,7 +13,8 @@
 //            --filtered (synthetic only: the filtered suite, for which VDB is built again with
 //            payload indexes on its two fields; --payload-m N sets its payload_m, default m;
 //            --selectivities 0.5,0.1,... --filter-queries N (default 200) --filter-runs N
-//            (timed passes per filtered row, default --runs))
+//            (timed passes per filtered row, default --runs) --baseline-filter-efs 200,400
+//            (hnswlib's in-graph filter also at these ef, as rows hnswlib-ef200, ...))
 #include "core/plugin_host/plugin_registry.hpp"
 #include "tools/bench/bench_plugins.hpp"
 #include "tools/bench/vdb_bench/ann_index.hpp"
@@ -61,7 +62,8 @@ struct Options {
   bool filtered = false;         ///< also run the filtered suite (synthetic datasets)
   bool one_build = false;        ///< skip the one-thread build (for quick comparisons)
   std::size_t filter_queries = 200;
-  std::optional<std::size_t> filter_runs; ///< timed passes per filtered row (default: runs)
+  std::optional<std::size_t> filter_runs;       ///< timed passes per filtered row (default: runs)
+  std::vector<std::size_t> baseline_filter_efs; ///< hnswlib's filter also at these ef
   std::vector<double> selectivities{0.5, 0.1, 0.01, 0.001, 0.0001};
 };
 
@@ -223,6 +225,9 @@ Options parse(int argc, char** argv) {
       o.selectivities.clear();
       for (const auto& v : list(value()))
         o.selectivities.push_back(std::stod(v));
+    } else if (a == "--baseline-filter-efs") {
+      for (const auto& v : list(value()))
+        o.baseline_filter_efs.push_back(std::stoul(v));
     } else if (a == "--filter-runs")
       o.filter_runs = std::stoul(value());
     else if (a == "--filter-queries")
@@ -285,6 +290,12 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
   }
   const std::size_t k = kTopK;
   const std::size_t queries = std::min(o.filter_queries, d.query_count());
+  // Every system searches at ef = ef_construct, the default, except the extra hnswlib rows
+  // "hnswlib-efN", which show what its filter reaches with a wider beam.
+  const auto filter_ef = [&o](const std::string& name) -> std::size_t {
+    constexpr std::string_view wider = "hnswlib-ef";
+    return name.rfind(wider, 0) == 0 ? std::stoul(name.substr(wider.size())) : o.build.ef_construct;
+  };
   auto exact = make("exact-subset", plugins, o.distance);
   exact->build(d, o.build);
   // VDB filters with its payload indexes, which the unfiltered comparison leaves out: build it
@@ -360,6 +371,9 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
         systems.emplace_back(name, with != with_payloads.end() ? with->second.get() : index.get());
         if (name == "hnswlib") {
           systems.emplace_back("hnswlib-postfilter", index.get());
+          for (const std::size_t ef : o.baseline_filter_efs) {
+            systems.emplace_back("hnswlib-ef" + std::to_string(ef), index.get());
+          }
         }
       }
       systems.emplace_back("exact-subset", exact.get());
@@ -372,7 +386,7 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
           if (unsupported.count(name) != 0) {
             continue;
           }
-          index->set_ef(o.build.ef_construct);
+          index->set_ef(filter_ef(name));
           got[name].resize(queries * k);
           bool supported = true;
           // A pass repeats the queries for at least kMinPass: at a few hundred thousand
@@ -406,7 +420,7 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
                                   {"filter", correlated ? "correlated" : "independent"},
                                   {"selectivity", selectivity},
                                   {"matching_points", matching / static_cast<double>(queries)},
-                                  {"ef", o.build.ef_construct},
+                                  {"ef", filter_ef(name)},
                                   {"recall", r},
                                   {"qps", m}});
       }
