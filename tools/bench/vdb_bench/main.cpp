@@ -33,6 +33,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 namespace vdb::bench {
