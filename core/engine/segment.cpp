@@ -12,7 +12,10 @@ namespace {
 // How a payload is kept: an empty one as null, which costs no allocation (payload_at shows it as
 // the empty object it was).
 Json stored_payload(Json payload) {
-  return payload.is_object() && payload.empty() ? Json() : payload;
+  if (payload.is_object() && payload.empty()) {
+    return Json();
+  }
+  return payload;
 }
 
 constexpr std::size_t kScoreBlock = 256;

@@ -492,9 +492,9 @@ std::uint64_t Segment::file_payload_bytes() const noexcept {
 
 PayloadRef Segment::payload_at(PointOffset offset) const {
   // An empty payload is kept as null (an empty object would cost a map on the heap per point).
-  static const Json empty = Json::object();
+  static const Json kEmpty = Json::object();
   const auto shown = [](const Json& stored) {
-    return PayloadRef(stored.is_null() ? &empty : &stored);
+    return PayloadRef(stored.is_null() ? &kEmpty : &stored);
   };
   if (!payload_file_) {
     return shown(payloads_[offset]);
@@ -514,7 +514,7 @@ PayloadRef Segment::payload_at(PointOffset offset) const {
   }
   std::memcpy(&end, ends + static_cast<std::size_t>(offset) * 8, 8);
   if (begin == end) {
-    return PayloadRef(&empty);
+    return PayloadRef(&kEmpty);
   }
   const char* blobs = ends + ids_.size() * 8;
   Json value = Json::from_cbor(blobs + begin, blobs + end, true, false);

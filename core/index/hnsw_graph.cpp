@@ -44,14 +44,15 @@ void HnswGraph::find_layout() {
   if (per_chunk < 2 || n > UINT32_MAX) {
     return;
   }
-  std::vector<std::uintptr_t> chunks((n + per_chunk - 1) / per_chunk, 0);
+  std::vector<const char*> chunks((n + per_chunk - 1) / per_chunk, nullptr);
   for (std::size_t i = 0; i < n; ++i) {
     if (vectors_[i] == nullptr) {
       continue;
     }
     const std::size_t chunk = i / per_chunk;
-    const std::uintptr_t first = address(i) - (i - chunk * per_chunk) * stride;
-    if (chunks[chunk] == 0) {
+    const char* first =
+        reinterpret_cast<const char*>(vectors_[i]) - (i - chunk * per_chunk) * stride;
+    if (chunks[chunk] == nullptr) {
       chunks[chunk] = first;
     } else if (chunks[chunk] != first) {
       return; // not one layout: the table stays in use

@@ -210,10 +210,10 @@ private:
 
   __extension__ using Wide = unsigned __int128;
   struct Layout {
-    std::vector<std::uintptr_t> chunks; // address of each chunk's first node's vector
-    std::uint64_t per_chunk = 0;        // nodes a chunk; 0: read vectors_ instead
-    std::uint64_t magic = 0;            // 2^64 / per_chunk rounded up: a division by multiply
-    std::size_t stride = 0;             // bytes from one node's vector to the next
+    std::vector<const char*> chunks; // where each chunk's first node's vector lies
+    std::uint64_t per_chunk = 0;     // nodes a chunk; 0: read vectors_ instead
+    std::uint64_t magic = 0;         // 2^64 / per_chunk rounded up: a division by multiply
+    std::size_t stride = 0;          // bytes from one node's vector to the next
   };
 
   std::vector<const float*> vectors_;

@@ -294,8 +294,9 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
   // Every system searches at ef = ef_construct, the default, except the extra hnswlib rows
   // "hnswlib-efN", which show what its filter reaches with a wider beam.
   const auto filter_ef = [&o](const std::string& name) -> std::size_t {
-    constexpr std::string_view wider = "hnswlib-ef";
-    return name.rfind(wider, 0) == 0 ? std::stoul(name.substr(wider.size())) : o.build.ef_construct;
+    constexpr std::string_view kWider = "hnswlib-ef";
+    return name.rfind(kWider, 0) == 0 ? std::stoul(name.substr(kWider.size()))
+                                      : o.build.ef_construct;
   };
   auto exact = make("exact-subset", plugins, o.distance);
   exact->build(d, o.build);
