@@ -55,10 +55,15 @@ std::unique_ptr<RemoteClient> connect(std::uint16_t port) {
 // Upserts batches of new points with wait = true, and now and then deletes an acknowledged one,
 // until a call fails (the server was killed).
 void ingest(std::uint16_t port, Ledger& ledger, unsigned seed) {
-  auto client = connect(port);
-  if (!client) {
+  // The round may end before this thread gets to connect (a short round on a loaded machine):
+  // the server is then gone, which is no failure. The main thread has already connected to it.
+  RemoteOptions options;
+  options.port = port;
+  auto connected = RemoteClient::connect(options);
+  if (!connected.ok()) {
     return;
   }
+  std::unique_ptr<RemoteClient> client = std::move(*connected);
   std::mt19937 gen(seed);
   std::uniform_real_distribution<float> u(-1, 1);
   for (int batch = 0;; ++batch) {

@@ -30,6 +30,13 @@ protected:
         "optimizers_config": {"indexing_threshold": 1000, "default_segment_number": 2}})"))
                     .ok());
     collection_ = *catalog_->get("r");
+    // Indexes first, as users are told to: a segment the optimizer indexes in the background
+    // while the points arrive then gets its payload-aware links, whatever the timing.
+    ASSERT_TRUE(
+        collection_->create_payload_index(*JsonPath::parse("rnd"), PayloadFieldType::integer).ok());
+    ASSERT_TRUE(
+        collection_->create_payload_index(*JsonPath::parse("cluster"), PayloadFieldType::integer)
+            .ok());
     std::mt19937 gen(5);
     std::normal_distribution<float> normal;
     centres_.resize(kClusters * kDim);
@@ -53,11 +60,6 @@ protected:
         batch.clear();
       }
     }
-    ASSERT_TRUE(
-        collection_->create_payload_index(*JsonPath::parse("rnd"), PayloadFieldType::integer).ok());
-    ASSERT_TRUE(
-        collection_->create_payload_index(*JsonPath::parse("cluster"), PayloadFieldType::integer)
-            .ok());
     ASSERT_TRUE(collection_->optimize_now().ok());
   }
   static void TearDownTestSuite() {
