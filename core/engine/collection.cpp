@@ -694,14 +694,19 @@ Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest
     return invalid(field + "params.quantization.oversampling", "must be in 1..100");
   }
 
-  std::vector<float> query = request.vector;
+  // Cosine scores the normalized query; the copy lives in a buffer per thread, so a search
+  // allocates nothing for it.
+  const float* query = request.vector.data();
   if (params.distance == Distance::cosine) {
-    normalize(query);
+    thread_local std::vector<float> normalized;
+    normalized.assign(request.vector.begin(), request.vector.end());
+    normalize(normalized);
+    query = normalized.data();
   }
   const HnswConfig& hnsw = params.hnsw_config.value_or(config_.hnsw_config);
   SegmentSearch s;
   s.vector_name = &request.vector_name;
-  s.query = query.data();
+  s.query = query;
   s.k = request.limit + request.offset;
   s.filter = request.filter;
   s.ef = request.hnsw_ef;
@@ -741,6 +746,9 @@ Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest
   if (!std::is_sorted(hits.begin(), hits.end(), better)) { // one segment's hits come sorted
     std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(keep), hits.end(),
                       better);
+  }
+  for (std::size_t i = request.offset; i < keep; ++i) {
+    hits[i].segment->prefetch_point(hits[i].offset);
   }
   std::vector<ScoredPoint> out;
   out.reserve(keep - std::min(keep, request.offset));

@@ -412,15 +412,17 @@ Expected<Filter> parse_filter(const Json& json, const FilterLimits& limits,
   return parser.filter(json, std::string(field), 1);
 }
 
-std::string condition_key(const FieldCondition& condition) {
-  std::string key = condition.key.to_string();
+void condition_key(const FieldCondition& condition, std::string& key) {
+  key.assign(condition.key.to_string());
   key += '\0';
-  key += std::to_string(condition.test.index());
+  key += static_cast<char>('0' + condition.test.index());
   const auto add = [&key](const auto& v) {
     using T = std::decay_t<decltype(v)>;
     key += '\x1f';
     if constexpr (std::is_same_v<T, std::string>) {
-      key += std::to_string(v.size()) + ':' + v;
+      key += std::to_string(v.size());
+      key += ':';
+      key += v;
     } else {
       static_assert(std::is_arithmetic_v<T>);
       // The value's bytes: exact (to_string prints 6 decimals, so 1e-7 and 2e-7 would share
@@ -477,7 +479,6 @@ std::string condition_key(const FieldCondition& condition) {
         }
       },
       condition.test);
-  return key;
 }
 
 std::vector<std::string> tokenize_words(std::string_view text) {

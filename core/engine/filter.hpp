@@ -127,8 +127,9 @@ Expected<Filter> parse_filter(const Json& json, const FilterLimits& limits = {},
                               std::string_view field = "filter");
 
 /// A string that identifies a field condition exactly (two conditions with the same key match
-/// the same points): the key path, the kind of test and its values.
-std::string condition_key(const FieldCondition& condition);
+/// the same points): the key path, the kind of test and its values. Written into `key`, whose
+/// capacity is reused: the query path builds one per cached-bitmap lookup.
+void condition_key(const FieldCondition& condition, std::string& key);
 
 /// Splits text into lowercase words of ASCII letters and digits (other bytes, including all
 /// non-ASCII UTF-8 sequences, are kept inside words: only ASCII punctuation and whitespace

@@ -99,8 +99,12 @@ FilterPlan::Node FilterPlan::compile_filter(const Filter& filter) const {
     }
     return a.kind == Node::Kind::bitmap && a.set().cardinality() < b.set().cardinality();
   };
-  std::stable_sort(node.must.begin(), node.must.end(), order);
-  std::stable_sort(node.must_not.begin(), node.must_not.end(), order);
+  // (stable_sort takes a heap buffer even for one element: most filters have one condition)
+  for (std::vector<Node>* nodes : {&node.must, &node.must_not}) {
+    if (nodes->size() > 1) {
+      std::stable_sort(nodes->begin(), nodes->end(), order);
+    }
+  }
   return node;
 }
 

@@ -79,10 +79,11 @@ Expected<JsonPath> JsonPath::parse(std::string_view text, std::string_view field
       return fail(i, std::string("unexpected '") + c + "'");
     }
   }
+  path.text_ = path.render();
   return path;
 }
 
-std::string JsonPath::to_string() const {
+std::string JsonPath::render() const {
   std::string out;
   for (const Segment& s : segments_) {
     switch (s.kind) {
@@ -111,6 +112,7 @@ std::string JsonPath::to_string() const {
 JsonPath JsonPath::under(const JsonPath& prefix) const {
   JsonPath out = prefix;
   out.segments_.insert(out.segments_.end(), segments_.begin(), segments_.end());
+  out.text_ = out.render();
   return out;
 }
 

@@ -33,20 +33,22 @@ public:
   static Expected<JsonPath> parse(std::string_view text, std::string_view field = "key");
 
   const std::vector<Segment>& segments() const noexcept { return segments_; }
-  /// The path in canonical form (keys quoted only where they must be).
-  std::string to_string() const;
+  /// The path in canonical form (keys quoted only where they must be), kept from parsing:
+  /// payload index lookups on the query path read it without building it.
+  const std::string& to_string() const noexcept { return text_; }
   /// The path with `prefix` in front: nested conditions resolve their keys inside the parent's.
   JsonPath under(const JsonPath& prefix) const;
 
   friend bool operator==(const JsonPath& a, const JsonPath& b) {
     return a.segments_ == b.segments_;
   }
-  friend bool operator<(const JsonPath& a, const JsonPath& b) {
-    return a.to_string() < b.to_string();
-  }
+  friend bool operator<(const JsonPath& a, const JsonPath& b) { return a.text_ < b.text_; }
 
 private:
+  std::string render() const;
+
   std::vector<Segment> segments_;
+  std::string text_;
 };
 
 } // namespace vdb

@@ -75,7 +75,8 @@ const FieldIndex* PayloadIndex::find(const JsonPath& key) const {
 std::shared_ptr<const Bitmap> PayloadIndex::filter(const FieldCondition& condition,
                                                    const FieldIndex& index,
                                                    const Bitmap& live) const {
-  const std::string key = condition_key(condition);
+  thread_local std::string key;
+  condition_key(condition, key);
   {
     std::lock_guard lock(cache_mutex_);
     const auto it = cache_.find(key);

@@ -38,6 +38,8 @@ public:
   virtual std::string name() const = 0;
   virtual void build(const Dataset& d, const BuildParams& params) = 0;
   virtual void set_ef(std::size_t ef) = 0;
+  /// Systems that search on codes and rescore (vdb-int8): candidates per result.
+  virtual void set_oversampling(double x) { (void)x; }
   /// The k nearest ids, closest first (UINT32_MAX fills missing slots).
   virtual void search(const float* query, std::size_t k, std::uint32_t* out) = 0;
   /// The k nearest among the points `filter` matches; false when the system cannot filter.

@@ -6,6 +6,9 @@
 //   vdb-bench --dataset fvecs --base b.fvecs --queries q.fvecs
 //   options: --m 16 --ef-construct 100 --ef 10,16,...  --runs 3 --systems vdb,hnswlib,faiss
 //            (also vdb-int8: int8 codes, rescored with --oversampling X (default 2);
+//            a list, e.g. --oversampling 1,1.5,2, searches the one int8 index at each, as rows
+//            vdb-int8-os1, ..., and summarises them as vdb-int8, their Pareto frontier:
+//            oversampling is a search parameter like ef, tuned per recall level;
 //            --quantile Q (default 0.99); vdb-int8-norescore;
 //            faiss-sq8: FAISS's IndexHNSWSQ with 8-bit codes)
 //            --threads N (build threads; default all cores) --cache DIR --plugins DIR
@@ -57,11 +60,11 @@ struct Options {
   std::set<std::string> systems{"vdb", "hnswlib", "faiss"};
   std::string json_path, plot_path;
   std::string cache = "bench-cache";
-  std::string distance = "auto"; ///< VDB's distance backend
-  double oversampling = 2.0;     ///< vdb-int8's (rescored) oversampling
-  double quantile = 0.99;        ///< the int8 systems' quantile
-  bool filtered = false;         ///< also run the filtered suite (synthetic datasets)
-  bool one_build = false;        ///< skip the one-thread build (for quick comparisons)
+  std::string distance = "auto";         ///< VDB's distance backend
+  std::vector<double> oversampling{2.0}; ///< vdb-int8's (rescored) oversampling(s)
+  double quantile = 0.99;                ///< the int8 systems' quantile
+  bool filtered = false;                 ///< also run the filtered suite (synthetic datasets)
+  bool one_build = false;                ///< skip the one-thread build (for quick comparisons)
   std::size_t filter_queries = 200;
   std::optional<std::size_t> filter_runs;       ///< timed passes per filtered row (default: runs)
   std::vector<std::size_t> baseline_filter_efs; ///< hnswlib's filter also at these ef
@@ -162,6 +165,42 @@ std::optional<double> qps_at(const std::vector<std::pair<double, double>>& recal
   return std::nullopt;
 }
 
+// The best QPS at each recall over several curves (one per oversampling): the points no other
+// point beats on both recall and QPS, by rising recall.
+std::vector<std::pair<double, double>>
+frontier(const std::vector<std::vector<std::pair<double, double>>>& curves) {
+  std::vector<std::pair<double, double>> all;
+  for (const auto& c : curves) {
+    all.insert(all.end(), c.begin(), c.end());
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second > b.second);
+  });
+  std::vector<std::pair<double, double>> out;
+  for (const auto& point : all) { // by falling recall: keep what is faster than all before
+    if (out.empty() || point.second > out.back().second) {
+      out.push_back(point);
+    }
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+// The oversampling a sweep name carries ("vdb-int8-os1.5" → 1.5).
+std::optional<double> oversampling_of(const std::string& name) {
+  constexpr std::string_view kPrefix = "vdb-int8-os";
+  if (name.rfind(kPrefix, 0) != 0) {
+    return std::nullopt;
+  }
+  return std::stod(name.substr(kPrefix.size()));
+}
+
+std::string number_text(double x) {
+  std::ostringstream out;
+  out << x;
+  return out.str();
+}
+
 Options parse(int argc, char** argv) {
   Options o;
   const auto list = [](const std::string& s) {
@@ -216,9 +255,11 @@ Options parse(int argc, char** argv) {
       o.distance = value();
     else if (a == "--quantile")
       o.quantile = std::stod(value());
-    else if (a == "--oversampling")
-      o.oversampling = std::stod(value());
-    else if (a == "--filtered")
+    else if (a == "--oversampling") {
+      o.oversampling.clear();
+      for (const auto& v : list(value()))
+        o.oversampling.push_back(std::stod(v));
+    } else if (a == "--filtered")
       o.filtered = true;
     else if (a == "--payload-m")
       o.build.payload_m = std::stoul(value());
@@ -307,7 +348,7 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
     if (name.rfind("vdb", 0) != 0) {
       continue;
     }
-    auto again = make(name, plugins, o.distance, o.oversampling, o.quantile);
+    auto again = make(name, plugins, o.distance, o.oversampling.front(), o.quantile);
     BuildParams p = o.build;
     p.payloads = true;
     const auto start = Clock::now();
@@ -484,7 +525,7 @@ int run(int argc, char** argv) {
       for (const std::size_t threads : build_threads) {
         index.reset();
         const std::size_t before = resident_anonymous();
-        index = make(system, plugins, o.distance, o.oversampling, o.quantile);
+        index = make(system, plugins, o.distance, o.oversampling.front(), o.quantile);
         BuildParams p = o.build;
         p.threads = threads;
         const auto start = Clock::now();
@@ -508,8 +549,28 @@ int run(int argc, char** argv) {
   // The sweep, interleaved: for each ef, every system's timed pass in turn, run after run. The
   // machine is shared and its speed drifts by tens of percent within minutes; measured one
   // system after the other, that drift would land in the ratios between systems.
-  std::map<std::string, std::vector<std::uint32_t>> got;
+  // What the sweep times, by name: each built system, and the int8 index once per oversampling
+  // when --oversampling lists several.
+  std::map<std::string, AnnIndex*> sweep;
   for (const auto& [system, index] : built) {
+    if (system == "vdb-int8" && o.oversampling.size() > 1) {
+      for (const double x : o.oversampling) {
+        sweep["vdb-int8-os" + number_text(x)] = index.get();
+      }
+    } else {
+      sweep[system] = index.get();
+    }
+  }
+  const auto prepare = [&o](const std::string& system, AnnIndex* index) {
+    if (const auto x = oversampling_of(system)) {
+      index->set_oversampling(*x);
+    } else if (system == "vdb-int8") {
+      index->set_oversampling(o.oversampling.front());
+    }
+  };
+  std::map<std::string, std::vector<std::uint32_t>> got;
+  for (const auto& [system, index] : sweep) {
+    prepare(system, index);
     // One untimed pass first, so that no system's first ef pays for faulting in its index.
     got[system].resize(d.query_count() * k);
     index->set_ef(o.efs.front());
@@ -520,7 +581,8 @@ int run(int argc, char** argv) {
   for (const std::size_t ef : o.efs) {
     std::map<std::string, std::vector<double>> qps;
     for (std::size_t run_i = 0; run_i < o.runs; ++run_i) {
-      for (const auto& [system, index] : built) {
+      for (const auto& [system, index] : sweep) {
+        prepare(system, index);
         index->set_ef(ef);
         std::uint32_t* out = got[system].data();
         const auto start = Clock::now();
@@ -530,7 +592,7 @@ int run(int argc, char** argv) {
         qps[system].push_back(static_cast<double>(d.query_count()) / seconds_since(start));
       }
     }
-    for (const auto& [system, index] : built) {
+    for (const auto& [system, index] : sweep) {
       const double r = recall_at(got[system], truth, d.query_count(), k);
       const double m = median(qps[system]);
       curves[system].emplace_back(r, m);
@@ -538,11 +600,13 @@ int run(int argc, char** argv) {
       Json row{{"system", system}, {"ef", ef},       {"recall", r},
                {"qps", m},         {"m", o.build.m}, {"ef_construct", o.build.ef_construct}};
       if (system.rfind("vdb-int8", 0) == 0) {
-        const bool rescore = system == "vdb-int8";
-        row["quantization"] = {{"type", "int8"},
-                               {"quantile", o.quantile},
-                               {"rescore", rescore},
-                               {"oversampling", rescore ? o.oversampling : 1.0}};
+        const bool rescore = system != "vdb-int8-norescore";
+        row["quantization"] = {
+            {"type", "int8"},
+            {"quantile", o.quantile},
+            {"rescore", rescore},
+            {"oversampling",
+             !rescore ? 1.0 : oversampling_of(system).value_or(o.oversampling.front())}};
       }
       report["rows"].push_back(row);
     }
@@ -550,12 +614,22 @@ int run(int argc, char** argv) {
   std::printf("\n%-10s %12s %12s %10s %10s %10s\n", "system", "QPS@0.95", "QPS@0.99", "build 1t",
               "build Nt", "memory MB");
   Json summary = Json::object();
+  std::vector<std::vector<std::pair<double, double>>> variants;
+  for (const auto& [system, curve] : curves) {
+    if (oversampling_of(system)) {
+      variants.push_back(curve);
+    }
+  }
+  if (!variants.empty()) {
+    curves["vdb-int8"] = frontier(variants); // its summary row: the best oversampling per recall
+  }
   for (const auto& [system, curve] : curves) {
     const auto at95 = qps_at(curve, 0.95);
     const auto at99 = qps_at(curve, 0.99);
     Json build;
+    const std::string built_as = oversampling_of(system) ? "vdb-int8" : system;
     for (const Json& r : report["rows"]) {
-      if (r["system"] == system && r.contains("build_seconds_1_thread"))
+      if (r["system"] == built_as && r.contains("build_seconds_1_thread"))
         build = r;
     }
     std::printf("%-10s %12.0f %12.0f %10.2f %10.2f %10.1f\n", system.c_str(), at95.value_or(0),
@@ -564,6 +638,9 @@ int run(int argc, char** argv) {
                 static_cast<double>(build["memory_bytes"].get<std::size_t>()) / 1e6);
     summary[system] = {{"qps_at_recall_0.95", at95 ? Json(*at95) : Json()},
                        {"qps_at_recall_0.99", at99 ? Json(*at99) : Json()}};
+    if (system == "vdb-int8" && !variants.empty()) {
+      summary[system]["frontier_of"] = "vdb-int8-os*";
+    }
   }
   report["summary"] = summary;
   if (o.filtered) {

@@ -26,6 +26,11 @@ public:
   }
   void build(const Dataset& d, const BuildParams& params) override;
   void set_ef(std::size_t ef) override { ef_ = ef; }
+  void set_oversampling(double x) override {
+    if (int8_.enabled && int8_.rescore) {
+      int8_.oversampling = x;
+    }
+  }
   void search(const float* query, std::size_t k, std::uint32_t* out) override;
   bool search_filtered(const float* query, std::size_t k, const QueryFilter& filter,
                        std::uint32_t* out) override;
