@@ -252,7 +252,7 @@ std::string old_format(const QuantizedVectors& q, const std::vector<std::vector<
     for (std::size_t i = 0; i < kDim; ++i) {
       const float step = (q.model().high[i] - q.model().low[i]) / levels;
       const float c = std::clamp(std::round((v[i] - q.model().low[i]) / step), 0.0F, levels);
-      record[8 + i] = static_cast<char>(c);
+      record[8 + i] = static_cast<char>(static_cast<std::uint8_t>(c)); // a code is a byte: 0..255
       head[0] += c;
       head[1] += v[i] * v[i];
     }
