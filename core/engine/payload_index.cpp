@@ -3,7 +3,7 @@
 namespace vdb {
 
 void PayloadIndex::create(const JsonPath& key, PayloadFieldType type, const PointSource& source) {
-  const std::string name = key.to_string();
+  const std::string& name = key.to_string();
   const auto it = fields_.find(name);
   if (it != fields_.end() && it->second.second->type() == type) {
     return;
