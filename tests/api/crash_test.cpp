@@ -44,10 +44,14 @@ struct Ledger {
   std::uint64_t acknowledged_writes = 0;
 };
 
-std::unique_ptr<RemoteClient> connect(std::uint16_t port) {
+Expected<std::unique_ptr<RemoteClient>> try_connect(std::uint16_t port) {
   RemoteOptions options;
   options.port = port;
-  auto client = RemoteClient::connect(options);
+  return RemoteClient::connect(options);
+}
+
+std::unique_ptr<RemoteClient> connect(std::uint16_t port) {
+  auto client = try_connect(port);
   EXPECT_TRUE(client.ok()) << client.error().message;
   return client.ok() ? std::move(*client) : nullptr;
 }
@@ -57,9 +61,7 @@ std::unique_ptr<RemoteClient> connect(std::uint16_t port) {
 void ingest(std::uint16_t port, Ledger& ledger, unsigned seed) {
   // The round may end before this thread gets to connect (a short round on a loaded machine):
   // the server is then gone, which is no failure. The main thread has already connected to it.
-  RemoteOptions options;
-  options.port = port;
-  auto connected = RemoteClient::connect(options);
+  auto connected = try_connect(port);
   if (!connected.ok()) {
     return;
   }

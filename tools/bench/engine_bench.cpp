@@ -247,8 +247,13 @@ void scan_20_known_ids(benchmark::State& state) {
     for (std::uint32_t j = 0; j < FewMatches::kMatches; ++j) {
       pointers[j] = f.vectors[first + j].data();
     }
-    (void)distance.dot_gather(f.queries[i % 64].data(), pointers.data(), pointers.size(), kDim,
-                              scores.data());
+    if (!distance
+             .dot_gather(f.queries[i % 64].data(), pointers.data(), pointers.size(), kDim,
+                         scores.data())
+             .ok()) {
+      state.SkipWithError("dot_gather failed");
+      return;
+    }
     ranked.clear();
     for (std::uint32_t j = 0; j < FewMatches::kMatches; ++j) {
       ranked.emplace_back(-scores[j], first + j);
