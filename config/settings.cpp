@@ -244,6 +244,7 @@ Status decode_storage(Decoder& d, StorageSettings& s) {
   VDB_TRY(d.integer("storage.performance.max_search_threads", &perf.max_search_threads, 0, 1024));
   VDB_TRY(d.integer("storage.performance.max_optimization_threads", &perf.max_optimization_threads,
                     0, 1024));
+  VDB_TRY(d.boolean("storage.performance.async_scorer", &perf.async_scorer));
   auto& opt = s.optimizers;
   VDB_TRY(d.real("storage.optimizers.deleted_threshold", &opt.deleted_threshold, 0.0, 1.0));
   VDB_TRY(d.integer("storage.optimizers.vacuum_min_vector_number", &opt.vacuum_min_vector_number, 0,

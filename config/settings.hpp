@@ -30,6 +30,7 @@ struct WalSettings {
 struct PerformanceSettings {
   std::uint32_t max_search_threads = 0;
   std::uint32_t max_optimization_threads = 0;
+  bool async_scorer = false;
 };
 
 struct OptimizerSettings {

@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libcaf-dev capnproto libcapnp-dev libboost-dev libyaml-cpp-dev libroaring-dev nlohmann-json3-dev
+  liburing-dev
   zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy clang libclang-rt-14-dev
 )

@@ -27,6 +27,7 @@ Expected<ServiceOptions> service_options(const Settings& settings, const PluginR
   ServiceOptions options(EngineContext{*distance, ram, engine_limits(settings)});
   // Segments past memmap_threshold (or with on_disk vectors) go to the mmap plugin's files.
   options.context.mmap_storage = registry.find(VDB_PLUGIN_STORAGE, "mmap");
+  options.context.async_scorer = settings.storage.performance.async_scorer;
   options.defaults = collection_defaults(settings);
   options.threads = settings.service.max_workers;
   options.searchers = settings.storage.performance.max_search_threads;

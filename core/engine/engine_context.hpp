@@ -35,6 +35,9 @@ struct EngineContext {
   /// The persistent storage plugin for segments placed in files (memmap_threshold, on_disk);
   /// null: every segment keeps its vectors with `vector_storage`.
   std::shared_ptr<const Plugin> mmap_storage = nullptr;
+  /// Rescoring reads the candidates' originals of segments kept in files with the store's
+  /// read_many (io_uring) instead of through the mapping (storage.performance.async_scorer).
+  bool async_scorer = false;
 };
 
 } // namespace vdb

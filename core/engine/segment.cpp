@@ -1,8 +1,10 @@
 #include "core/engine/segment.hpp"
 
+#include "core/common/log.hpp"
 #include "core/engine/engine_context.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <random>
 
@@ -440,6 +442,9 @@ std::vector<SegmentHit> Segment::finish_quantized(const VectorColumn& column,
     for (std::size_t i = 0; i < hits.size(); ++i) {
       originals[i] = column.pointers[hits[i].offset];
     }
+    if (context_.async_scorer && column.in_file) {
+      read_originals(column, hits, originals);
+    }
     scorer.gather(request.query, originals.data(), hits.size(), distances.data());
     for (std::size_t i = 0; i < hits.size(); ++i) {
       hits[i].key = -distances[i];
@@ -452,6 +457,34 @@ std::vector<SegmentHit> Segment::finish_quantized(const VectorColumn& column,
     hits.resize(request.k);
   }
   return hits;
+}
+
+void Segment::read_originals(const VectorColumn& column, const std::vector<SegmentHit>& hits,
+                             std::vector<const float*>& originals) const {
+  // The originals are read from the file in one batch, not touched through the mapping: they do
+  // not become part of this process's resident memory, and a cold batch waits for the disk
+  // once rather than once per vector.
+  thread_local std::vector<std::uint64_t> indices;
+  thread_local std::vector<float> copies;
+  const std::size_t dim = column.params.size;
+  indices.resize(hits.size());
+  copies.resize(hits.size() * dim);
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    indices[i] = hits[i].offset;
+  }
+  const Status read = column.store->read_many(indices.data(), indices.size(), copies.data());
+  if (!read.ok()) {
+    // The mapping still holds them (where a read error would fault): score from it.
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true)) {
+      log::warn("async_scorer: " + read.error().message +
+                "; rescoring reads through the mapping instead");
+    }
+    return;
+  }
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    originals[i] = copies.data() + i * dim;
+  }
 }
 
 Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) const {

@@ -2,6 +2,9 @@
 
 #include "core/plugin_host/host_api.hpp"
 
+#include <cstddef>
+#include <cstring>
+
 namespace vdb {
 
 Expected<std::unique_ptr<RecordStore>> RecordStore::open(std::shared_ptr<const Plugin> plugin,
@@ -54,6 +57,26 @@ Expected<const void*> RecordStore::get(std::uint64_t index) const {
     return error(status, "get");
   }
   return record;
+}
+
+bool RecordStore::reads_many() const noexcept {
+  return VDB_HAS_FIELD(api_, vdb_storage_api, read_many) && api_->read_many != nullptr;
+}
+
+Status RecordStore::read_many(const std::uint64_t* indices, std::uint64_t n, void* out) const {
+  if (reads_many()) {
+    const vdb_status status = api_->read_many(store_, indices, n, out);
+    return status == VDB_OK ? Status() : Status(error(status, "read_many"));
+  }
+  auto* to = static_cast<std::byte*>(out);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    auto record = get(indices[i]);
+    if (!record.ok()) {
+      return record.status();
+    }
+    std::memcpy(to + i * record_size_, *record, record_size_);
+  }
+  return {};
 }
 
 Status RecordStore::overwrite(std::uint64_t index, const void* record) {

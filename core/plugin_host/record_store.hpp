@@ -34,6 +34,12 @@ public:
   Expected<std::uint64_t> append(const void* records, std::uint64_t n = 1);
   /// A pointer to record `index`, valid until the store is destroyed.
   Expected<const void*> get(std::uint64_t index) const;
+  /// Copies records `indices[0..n)` into `out` (n * record_size() bytes), in that order. The
+  /// plugin's read_many (ABI 1.3) when it has one, which may read the file instead of the
+  /// mapping; otherwise copies through get().
+  Status read_many(const std::uint64_t* indices, std::uint64_t n, void* out) const;
+  /// Whether the plugin reads records for read_many itself (rather than the host copying).
+  bool reads_many() const noexcept;
   Status overwrite(std::uint64_t index, const void* record);
   std::uint64_t count() const;
   Status flush();

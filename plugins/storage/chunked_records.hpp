@@ -101,6 +101,21 @@ public:
     return VDB_OK;
   }
 
+  /// Copies records `indices[0..n)` into `out`, in that order; every index is checked first.
+  /// This copies from the chunks; a store in a file may read the file instead (read_records).
+  vdb_status read_many(const std::uint64_t* indices, std::uint64_t n, void* out) const {
+    if ((indices == nullptr || out == nullptr) && n != 0) {
+      return sdk::fail(VDB_ERR_INVALID_ARGUMENT, "null pointer");
+    }
+    const std::uint64_t total = count();
+    for (std::uint64_t i = 0; i < n; ++i) {
+      if (indices[i] >= total) {
+        return out_of_range(indices[i], total);
+      }
+    }
+    return read_records(indices, n, static_cast<std::byte*>(out));
+  }
+
   virtual vdb_status flush() = 0;
 
 protected:
@@ -108,6 +123,14 @@ protected:
   virtual vdb_status allocate_chunk(std::uint64_t k, std::byte** out) = 0;
   /// Called when records of chunk `k` change; persistent stores remember what to sync.
   virtual void mark_dirty(std::uint64_t /*k*/) {}
+  /// read_many once the indices are checked: copies from the chunks.
+  virtual vdb_status read_records(const std::uint64_t* indices, std::uint64_t n,
+                                  std::byte* out) const {
+    for (std::uint64_t i = 0; i < n; ++i) {
+      std::memcpy(out + i * record_size_, address(indices[i]), record_size_);
+    }
+    return VDB_OK;
+  }
 
   /// For reopening: makes chunk `k` reachable and sets how many records exist.
   void adopt_chunk(std::uint64_t k, std::byte* chunk) {
@@ -201,6 +224,10 @@ template <class Store> struct StorageTable {
   static vdb_status flush(vdb_store* s) noexcept {
     return sdk::guard([&] { return self(s)->flush(); });
   }
+  static vdb_status read_many(vdb_store* s, const std::uint64_t* indices, std::uint64_t n,
+                              void* out) noexcept {
+    return sdk::guard([&] { return self(s)->read_many(indices, n, out); });
+  }
 
   static constexpr vdb_storage_api api(std::uint32_t capabilities) noexcept {
     return vdb_storage_api{sizeof(vdb_storage_api),
@@ -211,7 +238,8 @@ template <class Store> struct StorageTable {
                            &get,
                            &overwrite,
                            &count,
-                           &flush};
+                           &flush,
+                           &read_many};
   }
 
   static constexpr vdb_plugin_info info(const char* name, const char* description,

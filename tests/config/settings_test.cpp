@@ -44,6 +44,7 @@ TEST_F(SettingsTest, DefaultsDecodeToTheDocumentedValues) {
   EXPECT_TRUE(s->plugins.load.empty());
   EXPECT_EQ(s->logging.level, log::Level::info);
   EXPECT_EQ(s->limits.max_filter_depth, 32U);
+  EXPECT_FALSE(s->storage.performance.async_scorer);
 }
 
 TEST_F(SettingsTest, TheShippedDefaultsFileIsAValidConfigFile) {
@@ -78,9 +79,11 @@ TEST_F(SettingsTest, EnvironmentSetsNestedKeysAndLists) {
   auto s = load_settings({"",
                           {{"VDB__STORAGE__OPTIMIZERS__INDEXING_THRESHOLD_KB", "0"},
                            {"VDB__PLUGINS__LOAD", "[distance_example, /opt/libvdb_storage_x.so]"},
-                           {"VDB__STORAGE__HNSW_INDEX__ON_DISK", "true"}},
+                           {"VDB__STORAGE__HNSW_INDEX__ON_DISK", "true"},
+                          {"VDB__STORAGE__PERFORMANCE__ASYNC_SCORER", "true"}},
                           {}});
   ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_TRUE(s->storage.performance.async_scorer);
   EXPECT_EQ(s->storage.optimizers.indexing_threshold_kb, 0U);
   EXPECT_TRUE(s->storage.hnsw_index.on_disk);
   EXPECT_EQ(s->plugins.load,

@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define VDB_PLUGIN_ABI_MAJOR 1u
-#define VDB_PLUGIN_ABI_MINOR 2u
+#define VDB_PLUGIN_ABI_MINOR 3u
 
 #define VDB_PLUGIN_INIT_SYMBOL "vdb_plugin_init"
 
@@ -212,6 +212,16 @@ typedef struct vdb_storage_api {
   vdb_status (*overwrite)(vdb_store* store, uint64_t index, const void* record);
   vdb_status (*count)(vdb_store* store, uint64_t* out);
   vdb_status (*flush)(vdb_store* store);
+  /* ABI 1.3, optional (null, or a table too short for it: the host copies through `get`).
+   * Copies the records `indices[0..n)` into `out` (n * record_size bytes), in that order;
+   * indices may repeat and come in any order. A store kept in a file may read them with the
+   * file's I/O instead of through its mapping (the mmap plugin batches them into one io_uring
+   * submission), so records read this way are not mapped into the caller and need not stay in
+   * its resident memory, and a cold read of many records waits for the disk once rather than
+   * once per record. Any index past the end fails the call (VDB_ERR_OUT_OF_RANGE) before
+   * anything is read. Safe to call concurrently with readers and with one writer appending;
+   * overwriting a record being read is the caller's race, as with `get`. */
+  vdb_status (*read_many)(vdb_store* store, const uint64_t* indices, uint64_t n, void* out);
 } vdb_storage_api;
 
 /* ---------------------------------------------------------------------------------------- */

@@ -270,6 +270,54 @@ TEST_P(Quantization, CodesFollowVectorsOnDiskUnlessAlwaysRam) {
   }
 }
 
+TEST_P(Quantization, AsyncScorerRescoresFromTheFileWithTheSameResults) {
+  // storage.performance.async_scorer: rescoring reads the originals of a segment kept in files
+  // with the store's batched reads instead of through the mapping. Same ids, same scores, and
+  // the scores are the exact float ones.
+  const Data d = make_data();
+  test::TempDir tmp;
+  const fs::path dir = tmp.path() / "c";
+  { auto built = make(GetParam(), d, dir, config(GetParam(), R"(, "on_disk": true)")); }
+  const QuantizationSearch rescored{false, true, 2.0};
+  const Filter tenth = test::filter_of(R"({"must": [{"key": "tenth", "match": {"value": 3}}]})");
+  const auto open = [&](bool async_scorer) {
+    EngineContext context = test::engine_context();
+    context.async_scorer = async_scorer;
+    auto c = Collection::open("q", dir, context);
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    EXPECT_GT((*c)->info().memory.vectors_mmap, 0U);
+    return std::move(*c);
+  };
+  std::vector<std::vector<ScoredPoint>> mapped;
+  {
+    auto c = open(false);
+    for (const auto& q : d.queries) {
+      mapped.push_back(search(*c, q, rescored));
+    }
+  }
+  auto c = open(true);
+  for (std::size_t i = 0; i < d.queries.size(); ++i) {
+    const auto read = search(*c, d.queries[i], rescored);
+    const auto truth = search(*c, d.queries[i], {}, true);
+    ASSERT_EQ(read.size(), mapped[i].size());
+    for (std::size_t j = 0; j < read.size(); ++j) {
+      EXPECT_EQ(read[j].id, mapped[i][j].id);
+      EXPECT_EQ(read[j].score, mapped[i][j].score);
+      for (const auto& t : truth) {
+        if (t.id == read[j].id) {
+          EXPECT_FLOAT_EQ(read[j].score, t.score);
+        }
+      }
+    }
+    // Filtered rescoring reads the same way.
+    const auto filtered = search(*c, d.queries[i], rescored, false, &tenth);
+    EXPECT_EQ(filtered.size(), 10U);
+    for (const auto& h : filtered) {
+      EXPECT_EQ(h.id.number() % 10, 3U);
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Distances, Quantization, ::testing::Values("Cosine", "Euclid", "Dot"));
 
 TEST(QuantizationConfig, ManhattanVectorsAndBadOversamplingAreRefused) {

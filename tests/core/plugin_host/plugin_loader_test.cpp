@@ -1,6 +1,7 @@
 // The loader refuses what it cannot trust (another ABI, a missing entry point, a failing init,
 // incomplete tables, files that are not libraries) with a message naming the plugin and the
 // reason, and picks the distance backend the CPU can run.
+#include "core/plugin_host/record_store.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_plugins.hpp"
 
@@ -24,7 +25,9 @@ void expect_refused(const std::string& flaw, const std::string& reason) {
 }
 
 TEST(PluginLoader, RefusesAnotherAbiMajorVersion) {
-  expect_refused("bad_abi", "built for plugin ABI 99.2, this host implements 1.2");
+  const std::string minor = std::to_string(VDB_PLUGIN_ABI_MINOR);
+  expect_refused("bad_abi", "built for plugin ABI 99." + minor + ", this host implements " +
+                                std::to_string(VDB_PLUGIN_ABI_MAJOR) + "." + minor);
 }
 
 TEST(PluginLoader, RefusesALibraryWithoutTheInitSymbol) {
@@ -51,6 +54,29 @@ TEST(PluginLoader, LoadsAPluginFromANewerMinorAbiWithLongerTables) {
   DistanceBackend backend(*plugin);
   const float x[2] = {1, 2};
   EXPECT_EQ(backend.dot(x, x, 2), 0.0F); // its dummy kernel, called through the 1.0 table
+}
+
+TEST(PluginLoader, AStoreFromAbi12WithoutReadManyIsReadThroughGet) {
+  auto plugin = Plugin::load(std::string(VDB_TEST_PLUGIN_DIR) + "/libvdb_storage_old.so");
+  ASSERT_TRUE(plugin.ok()) << plugin.error().message;
+  RecordStoreOptions options;
+  options.record_size = sizeof(std::uint64_t);
+  auto store = RecordStore::open(*plugin, options);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  EXPECT_FALSE((*store)->reads_many()) << "the table ends before read_many: never read";
+  const std::uint64_t values[] = {10, 11, 12, 13};
+  ASSERT_TRUE((*store)->append(values, 4).ok());
+  const std::uint64_t indices[] = {3, 0, 3};
+  std::uint64_t got[3] = {};
+  ASSERT_TRUE((*store)->read_many(indices, 3, got).ok());
+  EXPECT_EQ(got[0], 13U);
+  EXPECT_EQ(got[1], 10U);
+  EXPECT_EQ(got[2], 13U);
+  const std::uint64_t past[] = {4};
+  const Status status = (*store)->read_many(past, 1, got);
+  EXPECT_EQ(status.code(), Errc::out_of_range);
+  EXPECT_THAT(status.error().message,
+              HasSubstr("storage old: get: old store: record past the end"));
 }
 
 TEST(PluginLoader, LoadsAPluginFromAbi10AndGivesItTheHostsInt8Kernels) {

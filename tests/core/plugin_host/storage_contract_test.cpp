@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -124,6 +125,63 @@ TEST_P(StorageContract, IndexPastTheEndIsAnErrorNamingIt) {
   const Record r{};
   EXPECT_EQ(store->overwrite(3, &r).code(), Errc::out_of_range);
   EXPECT_EQ(store->count(), 3U);
+}
+
+// Reads `indices` with read_many, which the mmap plugin serves from the file (io_uring, or
+// pread), not from the mapping the writes went through.
+std::vector<Record> read_many(const RecordStore& store, const std::vector<std::uint64_t>& indices) {
+  std::vector<Record> out(indices.size(), Record{0xdead, 0xdead, 0xdead});
+  const Status status = store.read_many(indices.data(), indices.size(), out.data());
+  EXPECT_TRUE(status.ok()) << status.error().message;
+  return out;
+}
+
+void expect_read_many_matches(const RecordStore& store, std::uint32_t count) {
+  std::vector<std::uint64_t> indices; // backwards, with repeats, across chunks and batches
+  for (std::uint32_t i = count; i-- > 0;) {
+    indices.push_back(i);
+    if (i % 7 == 0) {
+      indices.push_back(i);
+    }
+  }
+  const std::vector<Record> got = read_many(store, indices);
+  for (std::size_t j = 0; j < indices.size(); ++j) {
+    EXPECT_EQ(got[j], make_record(static_cast<std::uint32_t>(indices[j]))) << "index " << j;
+  }
+}
+
+TEST_P(StorageContract, ReadManyCopiesTheRecordsInTheOrderAsked) {
+  auto store = open();
+  EXPECT_TRUE(store->reads_many()) << "both built-in plugins implement ABI 1.3's read_many";
+  append_records(*store, 0, 200); // more than one io_uring batch of 64
+  expect_read_many_matches(*store, 200);
+  EXPECT_TRUE(store->read_many(nullptr, 0, nullptr).ok()) << "nothing to read";
+  // A record overwritten through the mapping reads back new from the file, not yet flushed.
+  const Record replacement{4, 5, 6};
+  ASSERT_TRUE(store->overwrite(130, &replacement).ok());
+  EXPECT_EQ(read_many(*store, {130, 0}), (std::vector<Record>{replacement, make_record(0)}));
+}
+
+TEST_P(StorageContract, ReadManyWithPreadWhereIoUringIsTurnedOff) {
+  auto store = open();
+  append_records(*store, 0, 150);
+  // The switch is read when a thread first reads: a new thread sees it.
+  ::setenv("VDB_IO_URING", "0", 1);
+  std::thread reader([&] { expect_read_many_matches(*store, 150); });
+  reader.join();
+  ::unsetenv("VDB_IO_URING");
+}
+
+TEST_P(StorageContract, ReadManyPastTheEndFailsAndReadsNothing) {
+  auto store = open();
+  append_records(*store, 0, 3);
+  std::vector<Record> out(2, Record{7, 7, 7});
+  const std::uint64_t indices[] = {1, 3};
+  const Status status = store->read_many(indices, 2, out.data());
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), Errc::out_of_range);
+  EXPECT_THAT(status.error().message, HasSubstr("read_many: record 3 is past the end (count 3)"));
+  EXPECT_EQ(out[0], (Record{7, 7, 7})) << "nothing is copied before every index is checked";
 }
 
 TEST_P(StorageContract, PointersStayPutWhileAConcurrentWriterGrowsTheStore) {
