@@ -80,7 +80,7 @@ TEST_F(SettingsTest, EnvironmentSetsNestedKeysAndLists) {
                           {{"VDB__STORAGE__OPTIMIZERS__INDEXING_THRESHOLD_KB", "0"},
                            {"VDB__PLUGINS__LOAD", "[distance_example, /opt/libvdb_storage_x.so]"},
                            {"VDB__STORAGE__HNSW_INDEX__ON_DISK", "true"},
-                          {"VDB__STORAGE__PERFORMANCE__ASYNC_SCORER", "true"}},
+                           {"VDB__STORAGE__PERFORMANCE__ASYNC_SCORER", "true"}},
                           {}});
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_TRUE(s->storage.performance.async_scorer);
