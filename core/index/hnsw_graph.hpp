@@ -93,6 +93,7 @@ public:
   /// The same search with distances measured by `distances`, which has
   ///   float to(std::uint32_t node) const;                      // one node
   ///   void prefetch(std::uint32_t node) const;                 // what to() will read
+  ///   static constexpr bool kLookAhead;  // prefetch the next expansion's nodes while scoring
   ///   void gather(const std::uint32_t* nodes, std::size_t n, float* out) const;
   /// (quantized codes instead of the float vectors, for one). Smaller is closer.
   template <class Distances, class Accept>
@@ -126,6 +127,7 @@ public:
     float to(std::uint32_t node) const noexcept {
       return graph->scorer_(query, graph->vector(node));
     }
+    static constexpr bool kLookAhead = true;
     void prefetch(std::uint32_t node) const noexcept { __builtin_prefetch(graph->vector(node)); }
     void gather(const std::uint32_t* nodes, std::size_t n, float* out) const noexcept {
       thread_local std::vector<const float*> pointers;
@@ -339,6 +341,19 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
       return false;
     }
     max_scored -= fresh.size();
+    // Look ahead: the best candidate left is usually the next one expanded. Its unvisited
+    // neighbours' vectors are asked for now, so they arrive while this node's are scored,
+    // instead of the next expansion waiting a whole memory latency for them. (Measured on
+    // 200k x 128: float searches 1.10-1.17x faster against hnswlib in the same run; searches on
+    // codes gained nothing and turn it off, see docs/benchmarks.md.)
+    if (Distances::kLookAhead && !candidates.empty()) {
+      const std::uint32_t* ahead = links_at(candidates.front().id, 0);
+      for (std::uint32_t j = 1; j <= ahead[0]; ++j) {
+        if (!visited->visited(ahead[j])) {
+          distances.prefetch(ahead[j]);
+        }
+      }
+    }
     fresh_distances.resize(fresh.size());
     distances.gather(fresh.data(), fresh.size(), fresh_distances.data());
     for (std::size_t j = 0; j < fresh.size(); ++j) {
