@@ -93,7 +93,7 @@ public:
   /// The same search with distances measured by `distances`, which has
   ///   float to(std::uint32_t node) const;                      // one node
   ///   void prefetch(std::uint32_t node) const;                 // what to() will read
-  ///   static constexpr bool kLookAhead;  // prefetch the next expansion's nodes while scoring
+  ///   bool look_ahead() const;  // prefetch the next expansion's nodes while scoring
   ///   void gather(const std::uint32_t* nodes, std::size_t n, float* out) const;
   /// (quantized codes instead of the float vectors, for one). Smaller is closer.
   template <class Distances, class Accept>
@@ -127,7 +127,9 @@ public:
     float to(std::uint32_t node) const noexcept {
       return graph->scorer_(query, graph->vector(node));
     }
-    static constexpr bool kLookAhead = true;
+    /// Look-ahead for vectors of up to 1 KiB: measured faster at 128 dimensions (512 bytes),
+    /// slower at 784 (docs/benchmarks.md).
+    bool look_ahead() const noexcept { return graph->scorer_.dim() * sizeof(float) <= 1024; }
     void prefetch(std::uint32_t node) const noexcept { __builtin_prefetch(graph->vector(node)); }
     void gather(const std::uint32_t* nodes, std::size_t n, float* out) const noexcept {
       thread_local std::vector<const float*> pointers;
@@ -285,6 +287,7 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
 
   VisitedPool::Lease visited = visited_pool_.take();
   visited->mark(start);
+  const bool look_ahead = distances.look_ahead();
   const Neighbor first{best, start};
   candidates.push_back(first);
   if (accept(start)) {
@@ -343,10 +346,11 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
     max_scored -= fresh.size();
     // Look ahead: the best candidate left is usually the next one expanded. Its unvisited
     // neighbours' vectors are asked for now, so they arrive while this node's are scored,
-    // instead of the next expansion waiting a whole memory latency for them. (Measured on
-    // 200k x 128: float searches 1.10-1.17x faster against hnswlib in the same run; searches on
-    // codes gained nothing and turn it off, see docs/benchmarks.md.)
-    if (Distances::kLookAhead && !candidates.empty()) {
+    // instead of the next expansion waiting a whole memory latency for them. Measured in A/B
+    // runs against hnswlib: 1.10-1.17x faster on 200k x 128 floats, about 0.93x on
+    // Fashion-MNIST's 784 dimensions, no gain on codes; so only small float vectors do it
+    // (docs/benchmarks.md).
+    if (look_ahead && !candidates.empty()) {
       const std::uint32_t* ahead = links_at(candidates.front().id, 0);
       for (std::uint32_t j = 1; j <= ahead[0]; ++j) {
         if (!visited->visited(ahead[j])) {

@@ -210,7 +210,7 @@ struct QuantizedDistances {
     __builtin_prefetch(r + last); // the record need not start a cache line
   }
   /// No look-ahead (HnswGraph::search_with): it made searches on codes no faster.
-  static constexpr bool kLookAhead = false;
+  bool look_ahead() const noexcept { return false; }
   void gather(const std::uint32_t* nodes, std::size_t n, float* out) const noexcept {
     thread_local std::vector<const std::uint8_t*> codes;
     thread_local std::vector<std::int32_t> dots;
