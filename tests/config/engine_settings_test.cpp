@@ -1,6 +1,8 @@
 // The engine's limits and new collections' defaults come from the settings.
 #include "config/engine_settings.hpp"
+#include "core/actors/database.hpp"
 #include "support/engine.hpp"
+#include "support/test_plugins.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -34,6 +36,19 @@ TEST(EngineSettings, NewCollectionsStartFromTheStorageSettings) {
   s.vector = {1, 0};
   s.limit = 51;
   EXPECT_THAT((*catalog.get("c"))->search(s).error().message, HasSubstr("limit: must be in 1..50"));
+}
+
+TEST(EngineSettings, TheServerTakesAsyncScorerAndTheMmapStoreFromTheSettings) {
+  for (const bool on : {false, true}) {
+    auto settings = load_settings(
+        {"", {}, {std::string("storage.performance.async_scorer=") + (on ? "true" : "false")}});
+    ASSERT_TRUE(settings.ok()) << settings.error().message;
+    auto options = service_options(*settings, test::built_plugins());
+    ASSERT_TRUE(options.ok()) << options.error().message;
+    EXPECT_EQ(options->context.async_scorer, on);
+    ASSERT_NE(options->context.mmap_storage, nullptr) << "on-disk segments need the mmap plugin";
+    EXPECT_EQ(options->context.mmap_storage->name(), "mmap");
+  }
 }
 
 } // namespace
