@@ -439,11 +439,10 @@ std::vector<SegmentHit> Segment::finish_quantized(const VectorColumn& column,
     thread_local std::vector<float> distances;
     originals.resize(hits.size());
     distances.resize(hits.size());
-    for (std::size_t i = 0; i < hits.size(); ++i) {
-      originals[i] = column.pointers[hits[i].offset];
-    }
-    if (context_.async_scorer && column.in_file) {
-      read_originals(column, hits, originals);
+    if (!(context_.async_scorer && column.in_file && read_originals(column, hits, originals))) {
+      for (std::size_t i = 0; i < hits.size(); ++i) {
+        originals[i] = column.pointers[hits[i].offset];
+      }
     }
     scorer.gather(request.query, originals.data(), hits.size(), distances.data());
     for (std::size_t i = 0; i < hits.size(); ++i) {
@@ -459,7 +458,7 @@ std::vector<SegmentHit> Segment::finish_quantized(const VectorColumn& column,
   return hits;
 }
 
-void Segment::read_originals(const VectorColumn& column, const std::vector<SegmentHit>& hits,
+bool Segment::read_originals(const VectorColumn& column, const std::vector<SegmentHit>& hits,
                              std::vector<const float*>& originals) const {
   // The originals are read from the file in one batch, not touched through the mapping: they do
   // not become part of this process's resident memory, and a cold batch waits for the disk
@@ -474,17 +473,18 @@ void Segment::read_originals(const VectorColumn& column, const std::vector<Segme
   }
   const Status read = column.store->read_many(indices.data(), indices.size(), copies.data());
   if (!read.ok()) {
-    // The mapping still holds them (where a read error would fault): score from it.
+    // The mapping still holds them (where a read error would fault): the caller scores from it.
     static std::atomic<bool> warned{false};
     if (!warned.exchange(true)) {
       log::warn("async_scorer: " + read.error().message +
                 "; rescoring reads through the mapping instead");
     }
-    return;
+    return false;
   }
   for (std::size_t i = 0; i < hits.size(); ++i) {
     originals[i] = copies.data() + i * dim;
   }
+  return true;
 }
 
 Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) const {

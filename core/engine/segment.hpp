@@ -298,8 +298,9 @@ private:
   /// when the request says rescore.
   std::vector<SegmentHit> finish_quantized(const VectorColumn& column, const SegmentSearch& request,
                                            std::vector<SegmentHit> hits) const;
-  /// Points `originals` (the hits' vectors) at copies read with the store's read_many.
-  void read_originals(const VectorColumn& column, const std::vector<SegmentHit>& hits,
+  /// Points `originals` (the hits' vectors) at copies read with the store's read_many; false
+  /// (logged once) when the read failed and `originals` is untouched.
+  bool read_originals(const VectorColumn& column, const std::vector<SegmentHit>& hits,
                       std::vector<const float*>& originals) const;
 
   std::uint64_t id_;

@@ -347,7 +347,7 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
     // Look ahead: the best candidate left is usually the next one expanded. Its unvisited
     // neighbours' vectors are asked for now, so they arrive while this node's are scored,
     // instead of the next expansion waiting a whole memory latency for them. Measured in A/B
-    // runs against hnswlib: 1.10-1.17x faster on 200k x 128 floats, about 0.94x on
+    // runs against hnswlib: 1.09-1.20x faster on 200k x 128 floats, about 0.94x on
     // Fashion-MNIST's 784 dimensions, no gain on codes; so only small float vectors do it
     // (docs/benchmarks.md).
     if (look_ahead && !candidates.empty()) {

@@ -112,7 +112,7 @@ bool pread_full(int fd, std::byte* out, std::uint64_t size, std::uint64_t offset
 /// fall back to pread.
 class ThreadRing {
 public:
-  static constexpr unsigned kDepth = 64; // reads in flight per submission
+  static constexpr unsigned kDepth = 64; // reads in flight per submission: one bit each in a mask
   static constexpr std::uint64_t kMaxRingRead = std::uint64_t{1} << 30;
 
   static io_uring* get() noexcept {
@@ -257,58 +257,24 @@ protected:
     const std::uint64_t size = record_size();
     std::uint64_t done = 0;
     // io_uring reports a read's length as an int; larger records (none the host makes) use pread.
-    while (done < n && size <= ThreadRing::kMaxRingRead) {
-      io_uring* ring = ThreadRing::get();
-      if (ring == nullptr) {
-        break;
-      }
+    io_uring* ring = size <= ThreadRing::kMaxRingRead ? ThreadRing::get() : nullptr;
+    while (ring != nullptr && done < n) {
       const auto batch =
           static_cast<unsigned>(std::min<std::uint64_t>(n - done, ThreadRing::kDepth));
-      for (unsigned j = 0; j < batch; ++j) {
-        io_uring_sqe* sqe = io_uring_get_sqe(ring); // never null: the ring is drained each batch
-        io_uring_prep_read(sqe, fd_.get(), out + (done + j) * size, static_cast<unsigned>(size),
-                           offset_of(indices[done + j]));
-        io_uring_sqe_set_data64(sqe, done + j);
-      }
-      int submitted = io_uring_submit(ring);
-      while (submitted == -EINTR) {
-        submitted = io_uring_submit(ring);
-      }
-      if (submitted != static_cast<int>(batch)) {
-        ThreadRing::retire(); // what the kernel took is unknown: read this batch again
+      std::uint64_t redo = 0; // bit j: read j of the batch failed or came back short
+      if (!ring_batch(*ring, indices + done, batch, out + done * size, redo)) {
+        ThreadRing::retire(); // the ring's state is unknown: pread reads this batch again
         break;
       }
-      // Every completion is reaped before anything returns (the ring must be empty for the next
-      // batch); a failed or short read is read again with pread.
-      std::uint64_t failed = n; // the first index that pread could not read either
       for (unsigned j = 0; j < batch; ++j) {
-        io_uring_cqe* cqe = nullptr;
-        int waited = io_uring_wait_cqe(ring, &cqe);
-        while (waited == -EINTR) {
-          waited = io_uring_wait_cqe(ring, &cqe);
+        if ((redo >> j & 1U) != 0 && !read_one(indices[done + j], out + (done + j) * size)) {
+          return read_failed(indices[done + j]);
         }
-        if (waited != 0) {
-          ThreadRing::retire(); // the completions left are lost: read this batch again
-          break;
-        }
-        const std::uint64_t i = io_uring_cqe_get_data64(cqe);
-        const int res = cqe->res;
-        io_uring_cqe_seen(ring, cqe);
-        if (res != static_cast<int>(size) && failed == n &&
-            !pread_full(fd_.get(), out + i * size, size, offset_of(indices[i]))) {
-          failed = i;
-        }
-      }
-      if (ThreadRing::get() == nullptr) {
-        break;
-      }
-      if (failed != n) {
-        return read_failed(indices[failed]);
       }
       done += batch;
     }
     for (; done < n; ++done) {
-      if (!pread_full(fd_.get(), out + done * size, size, offset_of(indices[done]))) {
+      if (!read_one(indices[done], out + done * size)) {
         return read_failed(indices[done]);
       }
     }
@@ -414,6 +380,44 @@ private:
 
   std::uint64_t offset_of(std::uint64_t index) const noexcept {
     return kHeaderSize + index * record_size();
+  }
+  bool read_one(std::uint64_t index, std::byte* out) const noexcept {
+    return pread_full(fd_.get(), out, record_size(), offset_of(index));
+  }
+  /// Submits `batch` reads (at most kDepth) and reaps every completion, so the ring is empty
+  /// again. A read that failed or came back short sets its bit in `redo`. False when the ring
+  /// itself failed (submission or wait).
+  bool ring_batch(io_uring& ring, const std::uint64_t* indices, unsigned batch, std::byte* out,
+                  std::uint64_t& redo) const noexcept {
+    const std::uint64_t size = record_size();
+    for (unsigned j = 0; j < batch; ++j) {
+      io_uring_sqe* sqe = io_uring_get_sqe(&ring); // never null: the ring is empty
+      io_uring_prep_read(sqe, fd_.get(), out + j * size, static_cast<unsigned>(size),
+                         offset_of(indices[j]));
+      io_uring_sqe_set_data64(sqe, j);
+    }
+    int submitted = io_uring_submit(&ring);
+    while (submitted == -EINTR) {
+      submitted = io_uring_submit(&ring);
+    }
+    if (submitted != static_cast<int>(batch)) {
+      return false;
+    }
+    for (unsigned j = 0; j < batch; ++j) {
+      io_uring_cqe* cqe = nullptr;
+      int waited = io_uring_wait_cqe(&ring, &cqe);
+      while (waited == -EINTR) {
+        waited = io_uring_wait_cqe(&ring, &cqe);
+      }
+      if (waited != 0) {
+        return false;
+      }
+      if (cqe->res != static_cast<int>(size)) {
+        redo |= std::uint64_t{1} << io_uring_cqe_get_data64(cqe);
+      }
+      io_uring_cqe_seen(&ring, cqe);
+    }
+    return true;
   }
   vdb_status read_failed(std::uint64_t index) const {
     return fail(errno_status(errno),

@@ -619,8 +619,13 @@ constexpr MemoryVariant kMemoryVariants[] = {{"ram", "ram", false},
 // One variant, in this (fresh) process: open, warm up, measure; then the same searches again,
 // warm. Both passes are timed: the first starts from a dropped page cache.
 int memory_probe(const Options& o) {
+  const auto* variant = std::find_if(std::begin(kMemoryVariants), std::end(kMemoryVariants),
+                                     [&](const MemoryVariant& v) { return o.variant == v.name; });
+  if (variant == std::end(kMemoryVariants)) {
+    die("memory-probe: unknown --variant '" + o.variant + "'");
+  }
   Settings settings = bench_settings();
-  settings.storage.performance.async_scorer = o.variant == "quantized-async";
+  settings.storage.performance.async_scorer = variant->async_scorer;
   const Rss before = rss_now();
   auto db = must(Database::open(o.data, settings), "open --data");
   std::mt19937 gen(17);
