@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <random>
 
 namespace vdb {
@@ -582,10 +583,25 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
     coded = codes->encode_query(request.query, !rescores(request));
   }
   const std::size_t k = codes != nullptr ? oversampled(request.k, request) : request.k;
+  // When the matches lie away from the query (a filter tied to other clusters), the beam
+  // accepts far fewer of the points it checks than the filter's share p: it must travel
+  // further than ef allows. When a filtered search would end, the share it accepted decides:
+  // below kAnticorrelated x p, it resumes with the beam widened by sqrt(1/p) x the shortfall,
+  // at most 8x (measured: recall 0.93 -> 0.96 at p = 0.5 on cluster-tied filters). Filters
+  // independent of the vectors accept about p of what they check and keep ef.
+  const std::function<std::size_t(std::size_t)> widen = [&](std::size_t beam) {
+    if (static_cast<double>(accepted) >= kAnticorrelated * p * static_cast<double>(checked)) {
+      return beam;
+    }
+    const double shortfall = p * static_cast<double>(checked) /
+                             static_cast<double>(std::max<std::uint64_t>(1, accepted));
+    const double factor = std::clamp(std::sqrt(1.0 / p) * shortfall, 1.0, 8.0);
+    return static_cast<std::size_t>(static_cast<double>(beam) * factor);
+  };
   const auto walk = [&](std::size_t beam, auto accept, std::size_t max_scored,
                         std::pair<const char*, std::size_t> data = {nullptr, 0}) {
-    const HnswGraph::SearchOptions options{max_scored, data.first, data.second, matches_only,
-                                           matches_only};
+    const HnswGraph::SearchOptions options{max_scored,   data.first,   data.second,
+                                           matches_only, matches_only, filtered ? &widen : nullptr};
     if (codes != nullptr) {
       return graph->search_with(QuantizedDistances{codes, &*coded, &context_.distance}, k, beam,
                                 accept, found, options);
@@ -628,20 +644,6 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
     matches_only = false;
     checked = accepted = 0;
     if (!run(ef)) {
-      return scan();
-    }
-  }
-  // When the matches lie away from the query (a filter tied to other clusters), the beam
-  // accepted far fewer of the points it checked than the filter's share p: it must travel
-  // further than ef allows. Search again with the beam widened by sqrt(1/p), at most 4x
-  // (measured: recall 0.93 -> 0.96 at p = 0.5 on cluster-tied filters). Filters independent of
-  // the vectors accept about p of what they check and keep ef as it is.
-  if (filtered && checked != 0 &&
-      static_cast<double>(accepted) < kAnticorrelated * p * static_cast<double>(checked)) {
-    const double shortfall = p * static_cast<double>(checked) /
-                             static_cast<double>(std::max<std::uint64_t>(1, accepted));
-    const double widen = std::clamp(std::sqrt(1.0 / p) * shortfall, 1.0, 8.0);
-    if (!run(static_cast<std::size_t>(static_cast<double>(ef) * widen))) {
       return scan();
     }
   }

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -62,6 +63,13 @@ struct HnswSearchOptions {
   /// filters whose matches are linked to each other (block links), where scoring refused
   /// nodes is wasted work; without such links the matches may not be connected.
   bool matches_only = false;
+  /// Called once, when the search would end, with its ef; a larger beam returned resumes it
+  /// with that beam instead. The search keeps what the narrow beam pruned (the nodes it scored
+  /// and did not keep, the accepted ones it pushed out of the beam) and offers them to the
+  /// wider beam, so the resumed search reaches what a search with the wider beam from the start
+  /// reaches, without doing the narrow search's work twice. Filtered searches use it when the
+  /// share of points they accepted shows the matches lie away from the query.
+  const std::function<std::size_t(std::size_t)>* widen = nullptr;
 };
 
 class HnswGraph {
@@ -257,6 +265,7 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
   }
   ef = std::max(ef, k);
   std::size_t max_scored = options.max_scored;
+  const std::function<std::size_t(std::size_t)>* widen = options.widen;
   // Greedy descent through the upper layers.
   std::uint32_t start = entry_;
   float best = distances.to(start);
@@ -295,14 +304,77 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
   }
   float bound = results.empty() ? std::numeric_limits<float>::infinity() : first.distance;
 
-  while (!candidates.empty()) {
-    const Neighbor current = candidates.front();
-    if (current.distance > bound && results.size() >= ef) {
+  // With a widen hook, what the narrow beam prunes is kept to be offered to the wider one.
+  thread_local std::vector<Neighbor> pruned;  // scored, not kept: beyond the full beam
+  thread_local std::vector<Neighbor> evicted; // accepted, then pushed out of the full beam
+  pruned.clear();
+  evicted.clear();
+  bool checked_first = false;
+  // A scored node joins the candidates (and the beam, when accepted) if the beam has room or
+  // the node is closer than its farthest.
+  const auto offer = [&](const Neighbor& next) {
+    if (results.size() < ef || next.distance < bound) {
+      candidates.push_back(next);
+      std::push_heap(candidates.begin(), candidates.end(), closer_first);
+      __builtin_prefetch(links_at(next.id, 0)); // a candidate is likely expanded later
+      if (checked_first || accept(next.id)) {
+        results.push_back(next);
+        std::push_heap(results.begin(), results.end());
+        if (results.size() > ef) {
+          std::pop_heap(results.begin(), results.end());
+          if (widen != nullptr) {
+            evicted.push_back(results.back());
+          }
+          results.pop_back();
+        }
+        bound = results.front().distance;
+      }
+    } else if (widen != nullptr) {
+      pruned.push_back(next);
+    }
+  };
+
+  // Resumes a search that would end with the wider beam widen() asks for, if any: the accepted
+  // nodes pushed out of the beam come back into it, and the pruned nodes are offered again
+  // (accept() is asked again for them: it was not, or under matches-only, before).
+  const auto resume = [&]() {
+    if (widen == nullptr) {
+      return false;
+    }
+    const std::size_t wider = (*widen)(ef);
+    widen = nullptr;
+    if (wider <= ef) {
+      return false;
+    }
+    ef = wider;
+    for (const Neighbor& n : evicted) {
+      results.push_back(n);
+      std::push_heap(results.begin(), results.end());
+      if (results.size() > ef) {
+        std::pop_heap(results.begin(), results.end());
+        results.pop_back();
+      }
+    }
+    if (!results.empty()) {
+      bound = results.front().distance;
+    }
+    checked_first = false;
+    for (const Neighbor& n : pruned) {
+      offer(n);
+    }
+    return true;
+  };
+
+  for (;;) {
+    if (candidates.empty() || (candidates.front().distance > bound && results.size() >= ef)) {
+      if (resume()) {
+        continue;
+      }
       break;
     }
+    const Neighbor current = candidates.front();
     std::pop_heap(candidates.begin(), candidates.end(), closer_first);
     candidates.pop_back();
-
     fresh.clear();
     const auto collect = [&](const std::uint32_t* list, std::uint32_t count) {
       for (std::uint32_t j = 0; j < count; ++j) {
@@ -327,7 +399,7 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
       collect(block_links_.data() + begin, block_offsets_[current.id + 1] - begin);
     }
     // Matches only: refused neighbours are no longer scored once half the beam holds matches.
-    const bool checked_first = options.matches_only && 2 * results.size() >= ef;
+    checked_first = options.matches_only && 2 * results.size() >= ef;
     if (checked_first) {
       std::size_t kept = 0;
       for (const std::uint32_t n : fresh) {
@@ -361,21 +433,7 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
     fresh_distances.resize(fresh.size());
     distances.gather(fresh.data(), fresh.size(), fresh_distances.data());
     for (std::size_t j = 0; j < fresh.size(); ++j) {
-      const Neighbor next{fresh_distances[j], fresh[j]};
-      if (results.size() < ef || next.distance < bound) {
-        candidates.push_back(next);
-        std::push_heap(candidates.begin(), candidates.end(), closer_first);
-        __builtin_prefetch(links_at(next.id, 0)); // a candidate is likely expanded later
-        if (checked_first || accept(next.id)) {
-          results.push_back(next);
-          std::push_heap(results.begin(), results.end());
-          if (results.size() > ef) {
-            std::pop_heap(results.begin(), results.end());
-            results.pop_back();
-          }
-          bound = results.front().distance;
-        }
-      }
+      offer(Neighbor{fresh_distances[j], fresh[j]});
     }
     if (!candidates.empty()) {
       prefetch_links(candidates.front().id, 0);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <set>
 
@@ -215,6 +216,98 @@ TEST(HnswGraph, FindsVectorsByLayoutOrTableAlike) {
       EXPECT_NE(out_a[j].id, 700U);
     }
   }
+}
+
+// Distances that count what they score, for search_with.
+struct CountingDistances {
+  const VectorScorer* scorer;
+  const Data* data;
+  const float* query;
+  std::size_t* scored;
+  float to(std::uint32_t node) const {
+    ++*scored;
+    return (*scorer)(query, &data->base[node * kDim]);
+  }
+  void prefetch(std::uint32_t) const {}
+  bool look_ahead() const { return false; }
+  void gather(const std::uint32_t* nodes, std::size_t n, float* out) const {
+    for (std::size_t i = 0; i < n; ++i) {
+      out[i] = to(nodes[i]);
+    }
+  }
+};
+
+// A search whose widen hook asks for a wider beam when it would end resumes with that beam: it
+// finds what the wider search finds, for less than the narrow and the wide search together. A
+// hook that keeps the beam leaves the narrow search's answer as it was.
+TEST(HnswGraph, ResumingWithAWiderBeamFindsWhatTheWiderSearchFinds) {
+  const Data d = clustered(3000, 40, 7);
+  const EngineContext context = test::engine_context();
+  const VectorScorer scorer(context.distance, Metric::l2sq, kDim);
+  std::vector<const float*> vectors;
+  for (std::size_t i = 0; i < d.n; ++i) {
+    vectors.push_back(&d.base[i * kDim]);
+  }
+  HnswParams params;
+  params.threads = 2;
+  const auto graph = HnswGraph::build(vectors, scorer, params);
+  std::size_t asked = 0;
+  std::size_t factor = 6;
+  const std::function<std::size_t(std::size_t)> widen = [&](std::size_t beam) {
+    ++asked;
+    EXPECT_EQ(beam, 10U);
+    return beam * factor;
+  };
+  HnswGraph::SearchOptions widening;
+  widening.widen = &widen;
+  const auto third = [](std::uint32_t i) { return i % 3 == 0; };
+  double recall_narrow = 0;
+  double recall_resumed = 0;
+  double recall_wide = 0;
+  std::size_t scored_narrow = 0;
+  std::size_t scored_resumed = 0;
+  std::size_t scored_wide = 0;
+  std::vector<Neighbor> narrow;
+  std::vector<Neighbor> resumed;
+  std::vector<Neighbor> wide;
+  for (std::size_t q = 0; q < 40; ++q) {
+    const float* query = &d.queries[q * kDim];
+    const auto truth = brute_force(d, scorer, query, 10, third);
+    graph->search_with(CountingDistances{&scorer, &d, query, &scored_narrow}, 10, 10, third,
+                       narrow);
+    graph->search_with(CountingDistances{&scorer, &d, query, &scored_resumed}, 10, 10, third,
+                       resumed, widening);
+    graph->search_with(CountingDistances{&scorer, &d, query, &scored_wide}, 10, 60, third, wide);
+    ASSERT_EQ(asked, q + 1);
+    ASSERT_EQ(resumed.size(), 10U);
+    for (std::size_t j = 0; j < resumed.size(); ++j) {
+      EXPECT_TRUE(third(resumed[j].id));
+      if (j > 0) {
+        EXPECT_LE(resumed[j - 1].distance, resumed[j].distance);
+      }
+    }
+    recall_narrow += recall(narrow, truth) / 40;
+    recall_resumed += recall(resumed, truth) / 40;
+    recall_wide += recall(wide, truth) / 40;
+  }
+  EXPECT_GT(recall_wide, recall_narrow) << "the wider beam should find more";
+  EXPECT_GE(recall_resumed, recall_wide - 0.01) << recall_narrow;
+  EXPECT_LT(scored_resumed, scored_narrow + scored_wide);
+  EXPECT_LE(scored_resumed, scored_wide + scored_wide / 10);
+  // A hook that keeps the beam: the narrow search, unchanged.
+  factor = 1;
+  asked = 0;
+  std::vector<Neighbor> kept;
+  for (std::size_t q = 0; q < 40; ++q) {
+    const float* query = &d.queries[q * kDim];
+    graph->search(query, 10, 10, third, narrow);
+    graph->search(query, 10, 10, third, kept, widening);
+    ASSERT_EQ(kept.size(), narrow.size());
+    for (std::size_t j = 0; j < kept.size(); ++j) {
+      EXPECT_EQ(kept[j].id, narrow[j].id);
+    }
+  }
+  EXPECT_EQ(asked, 40U);
 }
 
 // Twenty values scattered over the graph (node i holds value i % 20): 5% of the nodes each, so
