@@ -310,6 +310,19 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
   pruned.clear();
   evicted.clear();
   bool checked_first = false;
+  // An accepted node joins the beam; the farthest leaves it when it is over ef.
+  const auto keep = [&](const Neighbor& next) {
+    results.push_back(next);
+    std::push_heap(results.begin(), results.end());
+    if (results.size() > ef) {
+      std::pop_heap(results.begin(), results.end());
+      if (widen != nullptr) {
+        evicted.push_back(results.back());
+      }
+      results.pop_back();
+    }
+    bound = results.front().distance;
+  };
   // A scored node joins the candidates (and the beam, when accepted) if the beam has room or
   // the node is closer than its farthest.
   const auto offer = [&](const Neighbor& next) {
@@ -318,16 +331,7 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
       std::push_heap(candidates.begin(), candidates.end(), closer_first);
       __builtin_prefetch(links_at(next.id, 0)); // a candidate is likely expanded later
       if (checked_first || accept(next.id)) {
-        results.push_back(next);
-        std::push_heap(results.begin(), results.end());
-        if (results.size() > ef) {
-          std::pop_heap(results.begin(), results.end());
-          if (widen != nullptr) {
-            evicted.push_back(results.back());
-          }
-          results.pop_back();
-        }
-        bound = results.front().distance;
+        keep(next);
       }
     } else if (widen != nullptr) {
       pruned.push_back(next);
@@ -347,16 +351,8 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
       return false;
     }
     ef = wider;
-    for (const Neighbor& n : evicted) {
-      results.push_back(n);
-      std::push_heap(results.begin(), results.end());
-      if (results.size() > ef) {
-        std::pop_heap(results.begin(), results.end());
-        results.pop_back();
-      }
-    }
-    if (!results.empty()) {
-      bound = results.front().distance;
+    for (const Neighbor& n : evicted) { // widen is null now: none is evicted again
+      keep(n);
     }
     checked_first = false;
     for (const Neighbor& n : pruned) {
