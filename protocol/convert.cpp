@@ -5,10 +5,6 @@
 namespace vdb::wire {
 namespace {
 
-Error invalid(const std::string& field, const std::string& what) {
-  return Error{Errc::invalid_argument, field + ": " + what};
-}
-
 std::string text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
 } // namespace

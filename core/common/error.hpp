@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -33,6 +34,14 @@ struct Error {
   Errc code = Errc::internal;
   std::string message;
 };
+
+/// An invalid_argument error that names the field at fault: "field: what".
+inline Error invalid(std::string_view field, std::string_view what) {
+  std::string message(field);
+  message += ": ";
+  message += what;
+  return Error{Errc::invalid_argument, std::move(message)};
+}
 
 /// Success, or an Error.
 class [[nodiscard]] Status {

@@ -12,10 +12,6 @@
 namespace vdb {
 namespace {
 
-Error invalid(const std::string& field, const std::string& what) {
-  return Error{Errc::invalid_argument, field + ": " + what};
-}
-
 std::string describe(const std::string& name) {
   return name.empty() ? std::string("the vector") : "vector '" + name + "'";
 }

@@ -6,10 +6,6 @@
 namespace vdb {
 namespace {
 
-Error invalid(const std::string& field, const std::string& what) {
-  return Error{Errc::invalid_argument, field + ": " + what};
-}
-
 // Reads the keys of one JSON object into typed fields, remembering which keys it knows, so
 // finish() can name the first unknown one. Every read keeps the current value when the key is
 // missing or null.

@@ -9,10 +9,6 @@
 namespace vdb {
 namespace {
 
-Error invalid(const std::string& field, const std::string& what) {
-  return Error{Errc::invalid_argument, field + ": " + what};
-}
-
 std::string kind_of(const Json& j) { return j.type_name(); }
 
 class Parser {

@@ -3,10 +3,6 @@
 namespace vdb {
 namespace {
 
-Error invalid(std::string_view field, const std::string& what) {
-  return Error{Errc::invalid_argument, std::string(field) + ": " + what};
-}
-
 Expected<std::vector<JsonPath>> read_keys(const Json& j, const std::string& field) {
   if (!j.is_array()) {
     return invalid(field, "must be an array of payload keys");

@@ -15,7 +15,7 @@ namespace {
 
 constexpr std::string_view kMagic{"VDBWAL\0\0", 8};
 constexpr std::uint32_t kVersion = 1;
-constexpr std::size_t kHeaderSize = 28;
+constexpr std::size_t kWalHeaderSize = 28;
 constexpr std::size_t kRecordHead = 8;
 // A record larger than this is refused when written and taken for corruption when read.
 constexpr std::uint32_t kMaxRecord = 1U << 31;
@@ -105,13 +105,14 @@ Expected<std::unique_ptr<Wal>> Wal::open(const fs::path& dir, std::uint64_t afte
     const std::string name = log_file.path.string();
     std::uint64_t good = 0; // bytes up to the last good record
     std::string why;
-    if (bytes->size() < kHeaderSize ||
-        std::string_view(*bytes).substr(0, kHeaderSize) != header(log_file.first_op)) {
-      why = bytes->size() < kHeaderSize ? "the file header is torn" : "the file header is corrupt";
+    if (bytes->size() < kWalHeaderSize ||
+        std::string_view(*bytes).substr(0, kWalHeaderSize) != header(log_file.first_op)) {
+      why =
+          bytes->size() < kWalHeaderSize ? "the file header is torn" : "the file header is corrupt";
     } else {
-      good = kHeaderSize;
+      good = kWalHeaderSize;
       ByteReader r(*bytes, name);
-      (void)r.get_raw(kHeaderSize);
+      (void)r.get_raw(kWalHeaderSize);
       while (!r.done()) {
         const std::size_t at = r.position();
         const auto length = r.get<std::uint32_t>();
@@ -151,10 +152,10 @@ Expected<std::unique_ptr<Wal>> Wal::open(const fs::path& dir, std::uint64_t afte
     if (!why.empty()) {
       found.cut = name + " at byte " + std::to_string(good) + ": " + why + "; cut " +
                   std::to_string(bytes->size() - good) + " bytes";
-      if (good < kHeaderSize) { // no usable header: start the file over
+      if (good < kWalHeaderSize) { // no usable header: start the file over
         VDB_TRY((*file)->truncate(0));
         VDB_TRY((*file)->write_all(header(log_file.first_op)));
-        good = kHeaderSize;
+        good = kWalHeaderSize;
       } else {
         VDB_TRY((*file)->truncate(good));
       }
@@ -183,7 +184,7 @@ Expected<std::unique_ptr<Wal>> Wal::open(const fs::path& dir, std::uint64_t afte
     VDB_TRY(created);
     current = std::move(*created);
     current_first = after_op + 1;
-    current_end = kHeaderSize;
+    current_end = kWalHeaderSize;
   }
   if (recovered != nullptr) {
     *recovered = found;
@@ -223,7 +224,7 @@ Status Wal::append(std::uint64_t op, std::string_view body) {
     return Error{failed_->code, "the write-ahead log is unusable after a failed sync (" +
                                     failed_->message + "); writes are refused until a restart"};
   }
-  if (capacity_ != 0 && end_ > capacity_ && end_ > kHeaderSize) {
+  if (capacity_ != 0 && end_ > capacity_ && end_ > kWalHeaderSize) {
     VDB_TRY(rotate_locked(lock, op));
   }
   std::shared_ptr<File> file = file_;
@@ -356,7 +357,7 @@ Status Wal::rotate_locked(std::unique_lock<std::mutex>& lock, std::uint64_t next
   old_bytes_ += end_;
   file_ = std::move(*fresh);
   file_first_op_ = next_op;
-  end_ = kHeaderSize;
+  end_ = kWalHeaderSize;
   return {};
 }
 

@@ -15,7 +15,7 @@
 namespace vdb {
 namespace {
 
-constexpr std::size_t kDim = 32;
+constexpr std::size_t kGraphDim = 32;
 
 struct Data {
   std::vector<float> base;
@@ -27,7 +27,7 @@ struct Data {
 Data clustered(std::size_t n, std::size_t queries, unsigned seed) {
   std::mt19937 gen(seed);
   std::normal_distribution<float> normal;
-  std::vector<float> centres(20 * kDim);
+  std::vector<float> centres(20 * kGraphDim);
   for (float& x : centres) {
     x = normal(gen) * 3;
   }
@@ -36,8 +36,8 @@ Data clustered(std::size_t n, std::size_t queries, unsigned seed) {
   const auto draw = [&](std::vector<float>& out, std::size_t count) {
     for (std::size_t i = 0; i < count; ++i) {
       const std::size_t c = gen() % 20;
-      for (std::size_t j = 0; j < kDim; ++j) {
-        out.push_back(centres[c * kDim + j] + normal(gen));
+      for (std::size_t j = 0; j < kGraphDim; ++j) {
+        out.push_back(centres[c * kGraphDim + j] + normal(gen));
       }
     }
   };
@@ -52,7 +52,7 @@ std::vector<std::uint32_t> brute_force(const Data& d, const VectorScorer& scorer
   std::vector<Neighbor> all;
   for (std::uint32_t i = 0; i < d.n; ++i) {
     if (accept(i)) {
-      all.push_back({scorer(q, &d.base[i * kDim]), i});
+      all.push_back({scorer(q, &d.base[i * kGraphDim]), i});
     }
   }
   std::sort(all.begin(), all.end());
@@ -80,22 +80,22 @@ TEST_P(HnswRecall, ReachesRecallAt10AgainstBruteForce) {
     // Dot is tested as Cosine uses it: on unit vectors (inner-product search on unnormalised
     // vectors is not a metric space, and no graph index promises recall there).
     for (auto* data : {&d.base, &d.queries}) {
-      for (std::size_t i = 0; i < data->size(); i += kDim) {
+      for (std::size_t i = 0; i < data->size(); i += kGraphDim) {
         float norm = 0;
-        for (std::size_t j = 0; j < kDim; ++j) {
+        for (std::size_t j = 0; j < kGraphDim; ++j) {
           norm += (*data)[i + j] * (*data)[i + j];
         }
-        for (std::size_t j = 0; j < kDim; ++j) {
+        for (std::size_t j = 0; j < kGraphDim; ++j) {
           (*data)[i + j] /= std::sqrt(norm);
         }
       }
     }
   }
   const EngineContext context = test::engine_context();
-  const VectorScorer scorer(context.distance, GetParam(), kDim);
+  const VectorScorer scorer(context.distance, GetParam(), kGraphDim);
   std::vector<const float*> vectors;
   for (std::size_t i = 0; i < d.n; ++i) {
-    vectors.push_back(&d.base[i * kDim]);
+    vectors.push_back(&d.base[i * kGraphDim]);
   }
   HnswParams params;
   params.threads = 2;
@@ -111,7 +111,7 @@ TEST_P(HnswRecall, ReachesRecallAt10AgainstBruteForce) {
   double filtered = 0;
   std::vector<Neighbor> out;
   for (std::size_t q = 0; q < 100; ++q) {
-    const float* query = &d.queries[q * kDim];
+    const float* query = &d.queries[q * kGraphDim];
     graph->search(
         query, 10, 64, [](std::uint32_t) { return true; }, out);
     total += recall(out, brute_force(d, scorer, query, 10, [](std::uint32_t) { return true; }));
@@ -159,25 +159,25 @@ TEST(HnswGraph, LeavesOutNullVectorsAndHandlesTinyGraphs) {
 TEST(HnswGraph, FindsVectorsByLayoutOrTableAlike) {
   const Data d = clustered(1500, 20, 5);
   const EngineContext context = test::engine_context();
-  const VectorScorer scorer(context.distance, Metric::l2sq, kDim);
+  const VectorScorer scorer(context.distance, Metric::l2sq, kGraphDim);
   constexpr std::size_t kChunk = 256;
   std::vector<std::vector<float>> chunks;
   for (std::size_t first = 0; first < d.n; first += kChunk) {
     const std::size_t end = std::min(d.n, first + kChunk);
-    chunks.emplace_back(d.base.begin() + static_cast<std::ptrdiff_t>(first * kDim),
-                        d.base.begin() + static_cast<std::ptrdiff_t>(end * kDim));
+    chunks.emplace_back(d.base.begin() + static_cast<std::ptrdiff_t>(first * kGraphDim),
+                        d.base.begin() + static_cast<std::ptrdiff_t>(end * kGraphDim));
   }
   std::vector<std::vector<float>> apart; // each vector in a buffer of its own
   std::vector<const float*> flat;
   std::vector<const float*> chunked;
   std::vector<const float*> table;
   for (std::size_t i = 0; i < d.n; ++i) {
-    apart.emplace_back(d.base.begin() + static_cast<std::ptrdiff_t>(i * kDim),
-                       d.base.begin() + static_cast<std::ptrdiff_t>((i + 1) * kDim));
+    apart.emplace_back(d.base.begin() + static_cast<std::ptrdiff_t>(i * kGraphDim),
+                       d.base.begin() + static_cast<std::ptrdiff_t>((i + 1) * kGraphDim));
   }
   for (std::size_t i = 0; i < d.n; ++i) {
-    flat.push_back(&d.base[i * kDim]);
-    chunked.push_back(&chunks[i / kChunk][(i % kChunk) * kDim]);
+    flat.push_back(&d.base[i * kGraphDim]);
+    chunked.push_back(&chunks[i / kChunk][(i % kChunk) * kGraphDim]);
     table.push_back(apart[i].data());
   }
   // A node left out inside a chunk keeps the layout; one where a chunk begins hides where the
@@ -204,7 +204,7 @@ TEST(HnswGraph, FindsVectorsByLayoutOrTableAlike) {
   std::vector<Neighbor> out_c;
   const auto all = [](std::uint32_t) { return true; };
   for (std::size_t q = 0; q < 20; ++q) {
-    const float* query = &d.queries[q * kDim];
+    const float* query = &d.queries[q * kGraphDim];
     a->search(query, 10, 32, all, out_a);
     b->search(query, 10, 32, all, out_b);
     c->search(query, 10, 32, all, out_c);
@@ -226,7 +226,7 @@ struct CountingDistances {
   std::size_t* scored;
   float to(std::uint32_t node) const {
     ++*scored;
-    return (*scorer)(query, &data->base[node * kDim]);
+    return (*scorer)(query, &data->base[node * kGraphDim]);
   }
   void prefetch(std::uint32_t) const {}
   bool look_ahead() const { return false; }
@@ -243,10 +243,10 @@ struct CountingDistances {
 TEST(HnswGraph, ResumingWithAWiderBeamFindsWhatTheWiderSearchFinds) {
   const Data d = clustered(3000, 40, 7);
   const EngineContext context = test::engine_context();
-  const VectorScorer scorer(context.distance, Metric::l2sq, kDim);
+  const VectorScorer scorer(context.distance, Metric::l2sq, kGraphDim);
   std::vector<const float*> vectors;
   for (std::size_t i = 0; i < d.n; ++i) {
-    vectors.push_back(&d.base[i * kDim]);
+    vectors.push_back(&d.base[i * kGraphDim]);
   }
   HnswParams params;
   params.threads = 2;
@@ -271,7 +271,7 @@ TEST(HnswGraph, ResumingWithAWiderBeamFindsWhatTheWiderSearchFinds) {
   std::vector<Neighbor> resumed;
   std::vector<Neighbor> wide;
   for (std::size_t q = 0; q < 40; ++q) {
-    const float* query = &d.queries[q * kDim];
+    const float* query = &d.queries[q * kGraphDim];
     const auto truth = brute_force(d, scorer, query, 10, third);
     graph->search_with(CountingDistances{&scorer, &d, query, &scored_narrow}, 10, 10, third,
                        narrow);
@@ -299,7 +299,7 @@ TEST(HnswGraph, ResumingWithAWiderBeamFindsWhatTheWiderSearchFinds) {
   asked = 0;
   std::vector<Neighbor> kept;
   for (std::size_t q = 0; q < 40; ++q) {
-    const float* query = &d.queries[q * kDim];
+    const float* query = &d.queries[q * kGraphDim];
     graph->search(query, 10, 10, third, narrow);
     graph->search(query, 10, 10, third, kept, widening);
     ASSERT_EQ(kept.size(), narrow.size());
@@ -320,8 +320,8 @@ protected:
     std::mt19937 gen(13);
     std::normal_distribution<float> normal;
     data_.n = 6000;
-    data_.base.resize(data_.n * kDim);
-    data_.queries.resize(50 * kDim);
+    data_.base.resize(data_.n * kGraphDim);
+    data_.queries.resize(50 * kGraphDim);
     for (float& x : data_.base) {
       x = normal(gen);
     }
@@ -329,7 +329,7 @@ protected:
       x = normal(gen);
     }
     for (std::size_t i = 0; i < data_.n; ++i) {
-      vectors_.push_back(&data_.base[i * kDim]);
+      vectors_.push_back(&data_.base[i * kGraphDim]);
     }
     blocks_.resize(20);
     for (std::uint32_t i = 0; i < data_.n; ++i) {
@@ -347,7 +347,7 @@ protected:
     double total = 0;
     std::vector<Neighbor> out;
     for (std::size_t q = 0; q < 50; ++q) {
-      const float* query = &data_.queries[q * kDim];
+      const float* query = &data_.queries[q * kGraphDim];
       const auto value = [q](std::uint32_t i) { return i % 20 == q % 20; };
       graph.search(query, 10, ef, value, out, options);
       for (const Neighbor& n : out) {
@@ -359,7 +359,7 @@ protected:
   }
 
   EngineContext context_ = test::engine_context();
-  VectorScorer scorer_{context_.distance, Metric::l2sq, kDim};
+  VectorScorer scorer_{context_.distance, Metric::l2sq, kGraphDim};
   Data data_;
   std::vector<const float*> vectors_;
   std::vector<std::vector<std::uint32_t>> blocks_;

@@ -14,13 +14,13 @@
 namespace vdb {
 namespace {
 
-constexpr std::size_t kDim = 96;
+constexpr std::size_t kCodeDim = 96;
 
 std::vector<std::vector<float>> random_vectors(std::size_t n, unsigned seed, float lo = -1.0F,
                                                float hi = 1.0F) {
   std::mt19937 gen(seed);
   std::uniform_real_distribution<float> u(lo, hi);
-  std::vector<std::vector<float>> out(n, std::vector<float>(kDim));
+  std::vector<std::vector<float>> out(n, std::vector<float>(kCodeDim));
   for (auto& v : out) {
     for (float& x : v) {
       x = u(gen);
@@ -49,9 +49,9 @@ std::vector<std::vector<float>> clustered_vectors(std::size_t n, std::size_t cen
   const auto middles = random_vectors(centres, seed);
   std::mt19937 gen(seed + 1);
   std::normal_distribution<float> spread(0.0F, 0.05F);
-  std::vector<std::vector<float>> out(n, std::vector<float>(kDim));
+  std::vector<std::vector<float>> out(n, std::vector<float>(kCodeDim));
   for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t d = 0; d < kDim; ++d) {
+    for (std::size_t d = 0; d < kCodeDim; ++d) {
       out[i][d] = middles[i % centres][d] + spread(gen);
     }
   }
@@ -62,8 +62,8 @@ std::vector<std::vector<float>> clustered_vectors(std::size_t n, std::size_t cen
 std::unique_ptr<QuantizedVectors> coded(const std::vector<const float*>& vectors, Metric metric,
                                         double quantile, std::size_t centres = 0) {
   return QuantizedVectors::encode(
-      vectors, kDim, metric, QuantizedVectors::train(vectors, kDim, quantile, backend(), centres),
-      backend());
+      vectors, kCodeDim, metric,
+      QuantizedVectors::train(vectors, kCodeDim, quantile, backend(), centres), backend());
 }
 
 std::unique_ptr<QuantizedVectors> coded(const std::vector<std::vector<float>>& vectors,
@@ -73,28 +73,29 @@ std::unique_ptr<QuantizedVectors> coded(const std::vector<std::vector<float>>& v
 
 TEST(ScalarQuantizer, BoundsAreTheMinAndMaxOrAQuantileThatIgnoresOutliers) {
   auto vectors = random_vectors(2000, 1, -0.5F, 0.75F);
-  const auto all = QuantizedVectors::train(pointers(vectors), kDim, 1.0, backend(), 0);
+  const auto all = QuantizedVectors::train(pointers(vectors), kCodeDim, 1.0, backend(), 0);
   EXPECT_TRUE(all.centres.empty());
-  ASSERT_EQ(all.low.size(), kDim);
-  for (std::size_t d = 0; d < kDim; ++d) {
+  ASSERT_EQ(all.low.size(), kCodeDim);
+  for (std::size_t d = 0; d < kCodeDim; ++d) {
     EXPECT_NEAR(all.low[d], -0.5F, 0.01F);
     EXPECT_NEAR(all.high[d], 0.75F, 0.01F);
   }
   // One extreme value stretches its dimension's min/max, not the 0.99 interval, and no other
   // dimension.
   vectors[17][3] = 1000.0F;
-  const auto stretched = QuantizedVectors::train(pointers(vectors), kDim, 1.0, backend(), 0);
+  const auto stretched = QuantizedVectors::train(pointers(vectors), kCodeDim, 1.0, backend(), 0);
   EXPECT_EQ(stretched.high[3], 1000.0F);
   EXPECT_NEAR(stretched.high[4], 0.75F, 0.01F);
-  const auto clipped = QuantizedVectors::train(pointers(vectors), kDim, 0.99, backend(), 0);
-  for (std::size_t d = 0; d < kDim; ++d) {
+  const auto clipped = QuantizedVectors::train(pointers(vectors), kCodeDim, 0.99, backend(), 0);
+  for (std::size_t d = 0; d < kCodeDim; ++d) {
     EXPECT_NEAR(clipped.low[d], -0.5F + 1.25F * 0.005F, 0.02F);
     EXPECT_NEAR(clipped.high[d], 0.75F - 1.25F * 0.005F, 0.02F);
   }
   // Nothing is clamped: the outlier is its vector's highest value, code 255, and decodes to
   // itself within half its vector's (coarse) step; every other vector keeps the resolution of
   // the bounds, stretched by at most its values just outside them.
-  const auto q = QuantizedVectors::encode(pointers(vectors), kDim, Metric::dot, clipped, backend());
+  const auto q =
+      QuantizedVectors::encode(pointers(vectors), kCodeDim, Metric::dot, clipped, backend());
   ASSERT_NE(q, nullptr);
   ASSERT_EQ(q->codes(17)[3], 255);
   const auto t = q->terms(17);
@@ -105,7 +106,7 @@ TEST(ScalarQuantizer, BoundsAreTheMinAndMaxOrAQuantileThatIgnoresOutliers) {
     if (id == 17) {
       continue;
     }
-    for (std::size_t i = 0; i < kDim; ++i) {
+    for (std::size_t i = 0; i < kCodeDim; ++i) {
       ASSERT_LE(q->step(id, i), (clipped.high[i] - clipped.low[i]) / 255.0F * 1.03F)
           << "vector " << id << ", dimension " << i;
     }
@@ -118,16 +119,16 @@ TEST(ScalarQuantizer, BoundsAreTheMinAndMaxOrAQuantileThatIgnoresOutliers) {
   EXPECT_EQ(flat->model().low[5], 0.25F);
   EXPECT_EQ(flat->step(9, 5), 0.0F);
   // Manhattan has no quantized form.
-  EXPECT_EQ(QuantizedVectors::encode(pointers(vectors), kDim, Metric::l1, clipped, backend()),
+  EXPECT_EQ(QuantizedVectors::encode(pointers(vectors), kCodeDim, Metric::l1, clipped, backend()),
             nullptr);
 }
 
 TEST(ScalarQuantizer, CentresAreFoundOnClusteredDataAndNotOnSmallSegments) {
   const auto vectors = clustered_vectors(800, 8, 11);
-  const auto model = QuantizedVectors::train(pointers(vectors), kDim, 1.0, backend(), 8);
-  ASSERT_EQ(model.centre_count(kDim), 8U);
+  const auto model = QuantizedVectors::train(pointers(vectors), kCodeDim, 1.0, backend(), 8);
+  ASSERT_EQ(model.centre_count(kCodeDim), 8U);
   // Residuals of clusters with spread 0.05 span about +-4 spreads, not the centres' [-1, 1].
-  for (std::size_t d = 0; d < kDim; ++d) {
+  for (std::size_t d = 0; d < kCodeDim; ++d) {
     EXPECT_LT(model.high[d] - model.low[d], 0.5F) << "dimension " << d;
   }
   EXPECT_EQ(QuantizedVectors::centres_for(4095, 128), 0U);
@@ -138,7 +139,7 @@ TEST(ScalarQuantizer, CentresAreFoundOnClusteredDataAndNotOnSmallSegments) {
   EXPECT_EQ(QuantizedVectors::centres_for(1'000'000, 65536), 0U);
   // Too few vectors for the centres asked: none, rather than centres of one point each.
   EXPECT_TRUE(
-      QuantizedVectors::train(pointers(vectors), kDim, 1.0, backend(), 500).centres.empty());
+      QuantizedVectors::train(pointers(vectors), kCodeDim, 1.0, backend(), 500).centres.empty());
 }
 
 // With min/max bounds nothing is clipped. A stored value is off by at most half its step
@@ -151,7 +152,7 @@ void expect_within_rounding_bound(const QuantizedVectors& q,
                                   const std::vector<std::vector<float>>& vectors,
                                   const std::vector<std::vector<float>>& queries, Metric metric,
                                   double levels) {
-  const VectorScorer exact(backend(), metric, kDim);
+  const VectorScorer exact(backend(), metric, kCodeDim);
   double worst = 0;
   double mean = 0;
   for (const auto& query : queries) {
@@ -162,7 +163,7 @@ void expect_within_rounding_bound(const QuantizedVectors& q,
       const float got = distances.to(id);
       const double scale = q.terms(id).scale;
       double bound = 0;
-      for (std::size_t i = 0; i < kDim; ++i) {
+      for (std::size_t i = 0; i < kCodeDim; ++i) {
         bound += std::fabs(query[i]) * q.step(id, i) / 2.0 +
                  scale * encoded.step / 2.0 * std::fabs(q.codes(id)[i] - levels / 2.0);
       }
@@ -197,7 +198,7 @@ TEST(ScalarQuantizer, EveryDistanceIsWithinTheRoundingBoundOfFloat) {
 // with two bytes per value when `fine`.
 double total_error(const QuantizedVectors& q, const std::vector<std::vector<float>>& vectors,
                    const std::vector<std::vector<float>>& queries, bool fine = true) {
-  const VectorScorer exact(backend(), q.metric(), kDim);
+  const VectorScorer exact(backend(), q.metric(), kCodeDim);
   double error = 0;
   for (const auto& query : queries) {
     auto encoded = q.encode_query(query.data(), fine);
@@ -226,7 +227,7 @@ TEST(ScalarQuantizer, ASecondQueryByteErrsLessThanOne) {
   const auto coarse = q->encode_query(queries[0].data(), false);
   const auto fine = q->encode_query(queries[0].data());
   EXPECT_TRUE(coarse.fine_codes.empty());
-  EXPECT_EQ(fine.fine_codes.size(), kDim);
+  EXPECT_EQ(fine.fine_codes.size(), kCodeDim);
   EXPECT_EQ(coarse.codes, fine.codes); // the first byte is the same either way
   // What is left is the vectors' own rounding (measured: 0.81 of the one-byte error here).
   EXPECT_LT(total_error(*q, vectors, queries), 0.9 * total_error(*q, vectors, queries, false));
@@ -241,15 +242,15 @@ std::string old_format(const QuantizedVectors& q, const std::vector<std::vector<
   const auto put = [&bytes](const void* p, std::size_t n) {
     bytes.append(static_cast<const char*>(p), n);
   };
-  const std::uint64_t counts[2] = {vectors.size(), kDim};
+  const std::uint64_t counts[2] = {vectors.size(), kCodeDim};
   put(counts, sizeof counts);
-  put(q.model().low.data(), kDim * sizeof(float));
-  put(q.model().high.data(), kDim * sizeof(float));
-  const std::size_t stride = (8 + kDim + 3) / 4 * 4;
+  put(q.model().low.data(), kCodeDim * sizeof(float));
+  put(q.model().high.data(), kCodeDim * sizeof(float));
+  const std::size_t stride = (8 + kCodeDim + 3) / 4 * 4;
   for (const auto& v : vectors) {
     std::string record(stride, '\0');
     float head[2] = {0, 0};
-    for (std::size_t i = 0; i < kDim; ++i) {
+    for (std::size_t i = 0; i < kCodeDim; ++i) {
       const float step = (q.model().high[i] - q.model().low[i]) / levels;
       const float c = std::clamp(std::round((v[i] - q.model().low[i]) / step), 0.0F, levels);
       record[8 + i] = static_cast<char>(static_cast<std::uint8_t>(c)); // a code is a byte: 0..255
@@ -266,7 +267,7 @@ std::unique_ptr<QuantizedVectors> older_copy(const QuantizedVectors& q,
                                              const std::vector<std::vector<float>>& vectors,
                                              std::uint32_t format) {
   const float levels = format == 1 ? 127.0F : 255.0F;
-  auto old = QuantizedVectors::load(old_format(q, vectors, levels), vectors.size(), kDim,
+  auto old = QuantizedVectors::load(old_format(q, vectors, levels), vectors.size(), kCodeDim,
                                     q.metric(), format, "codes-0.vdb");
   EXPECT_TRUE(old.ok()) << old.error().message;
   return old.ok() ? std::move(*old) : nullptr;
@@ -292,7 +293,7 @@ TEST(ScalarQuantizer, EightBitCodesErrLessThanSevenBitOnes) {
   const auto q = coded(vectors, Metric::dot, 1.0);
   const auto old = older_copy(*q, vectors, 1);
   ASSERT_NE(old, nullptr);
-  const VectorScorer exact(backend(), Metric::dot, kDim);
+  const VectorScorer exact(backend(), Metric::dot, kCodeDim);
   double error_8bit = 0;
   double error_7bit = 0;
   for (const auto& query : queries) {
@@ -331,25 +332,27 @@ TEST(ScalarQuantizer, CodesRoundTripThroughBytesAndBadOnesAreRefused) {
   std::string bytes;
   q->save(bytes);
   constexpr std::uint32_t now = QuantizedVectors::kFormat;
-  auto back = QuantizedVectors::load(bytes, all.size(), kDim, Metric::l2sq, now, "codes-0.vdb");
+  auto back = QuantizedVectors::load(bytes, all.size(), kCodeDim, Metric::l2sq, now, "codes-0.vdb");
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ((*back)->model().centres, q->model().centres);
   for (std::uint32_t id = 0; id < all.size(); ++id) {
-    EXPECT_EQ(std::memcmp((*back)->record(id), q->record(id), kDim + 20), 0);
+    EXPECT_EQ(std::memcmp((*back)->record(id), q->record(id), kCodeDim + 20), 0);
   }
   const auto refused = [&](const std::string& b, std::uint32_t format, const char* says) {
-    const auto loaded = QuantizedVectors::load(b, all.size(), kDim, Metric::l2sq, format, "c-0");
+    const auto loaded =
+        QuantizedVectors::load(b, all.size(), kCodeDim, Metric::l2sq, format, "c-0");
     ASSERT_FALSE(loaded.ok()) << says;
     EXPECT_NE(loaded.error().message.find("c-0"), std::string::npos);
     EXPECT_NE(loaded.error().message.find(says), std::string::npos) << loaded.error().message;
   };
   // The wrong count, a truncation, a format from the future.
-  EXPECT_FALSE(QuantizedVectors::load(bytes, all.size() + 1, kDim, Metric::l2sq, now, "c").ok());
+  EXPECT_FALSE(
+      QuantizedVectors::load(bytes, all.size() + 1, kCodeDim, Metric::l2sq, now, "c").ok());
   refused(bytes.substr(0, bytes.size() - 1), now, "not the size");
   refused(bytes, now + 1, "format 4");
   // A vector's centre past the last one (the fifth term of its record).
-  const std::size_t records = 24 + (2 + 4) * kDim * sizeof(float);
-  const std::size_t stride = (20 + kDim + 3) / 4 * 4;
+  const std::size_t records = 24 + (2 + 4) * kCodeDim * sizeof(float);
+  const std::size_t stride = (20 + kCodeDim + 3) / 4 * 4;
   std::string bad = bytes;
   const std::uint32_t centre = 4;
   std::memcpy(bad.data() + records + 3 * stride + 16, &centre, sizeof centre);
@@ -357,7 +360,7 @@ TEST(ScalarQuantizer, CodesRoundTripThroughBytesAndBadOnesAreRefused) {
   // A code of 200 is a fine 8-bit code and out of range in a file of 7-bit codes.
   std::string seven = old_format(*coded(vectors, Metric::l2sq, 1.0), vectors, 127.0F);
   seven[seven.size() - 50] = static_cast<char>(200);
-  EXPECT_TRUE(QuantizedVectors::load(seven, all.size(), kDim, Metric::l2sq, 2, "c").ok());
+  EXPECT_TRUE(QuantizedVectors::load(seven, all.size(), kCodeDim, Metric::l2sq, 2, "c").ok());
   refused(seven, 1, "above 127");
 }
 

@@ -23,18 +23,18 @@ using ::testing::HasSubstr;
 constexpr std::uint64_t kRecordSize = 12;
 constexpr std::uint64_t kPerChunk = 5; // small, so every test crosses chunk boundaries
 
-struct Record {
+struct TestRecord {
   std::uint32_t a, b, c;
-  bool operator==(const Record& o) const { return a == o.a && b == o.b && c == o.c; }
+  bool operator==(const TestRecord& o) const { return a == o.a && b == o.b && c == o.c; }
 };
-static_assert(sizeof(Record) == kRecordSize);
+static_assert(sizeof(TestRecord) == kRecordSize);
 
-Record make_record(std::uint32_t i) { return {i, i * 7U + 1U, ~i}; }
+TestRecord make_record(std::uint32_t i) { return {i, i * 7U + 1U, ~i}; }
 
-Record read(const RecordStore& store, std::uint64_t i) {
+TestRecord read(const RecordStore& store, std::uint64_t i) {
   auto p = store.get(i);
   EXPECT_TRUE(p.ok()) << p.error().message;
-  Record r{};
+  TestRecord r{};
   std::memcpy(&r, *p, sizeof r);
   return r;
 }
@@ -56,7 +56,7 @@ protected:
     return test::built_plugins().open_store(GetParam(), options);
   }
   void append_records(RecordStore& store, std::uint32_t from, std::uint32_t to) {
-    std::vector<Record> batch;
+    std::vector<TestRecord> batch;
     for (std::uint32_t i = from; i < to; ++i) {
       batch.push_back(make_record(i));
     }
@@ -88,7 +88,7 @@ TEST_P(StorageContract, ReportsContiguousRunsUpToTheChunkEnd) {
   vdb_store_options raw{sizeof raw, VDB_STORE_CREATE, path_.c_str(), kRecordSize, kPerChunk};
   vdb_store* s = nullptr;
   ASSERT_EQ(api->open(&raw, &s), VDB_OK);
-  std::vector<Record> records;
+  std::vector<TestRecord> records;
   for (std::uint32_t i = 0; i < 12; ++i) {
     records.push_back(make_record(i));
   }
@@ -108,7 +108,7 @@ TEST_P(StorageContract, ReportsContiguousRunsUpToTheChunkEnd) {
 TEST_P(StorageContract, OverwriteChangesOnlyThatRecord) {
   auto store = open();
   append_records(*store, 0, 10);
-  const Record replacement{1, 2, 3};
+  const TestRecord replacement{1, 2, 3};
   ASSERT_TRUE(store->overwrite(6, &replacement).ok());
   for (std::uint32_t i = 0; i < 10; ++i) {
     EXPECT_EQ(read(*store, i), i == 6 ? replacement : make_record(i));
@@ -122,15 +122,16 @@ TEST_P(StorageContract, IndexPastTheEndIsAnErrorNamingIt) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, Errc::out_of_range);
   EXPECT_THAT(missing.error().message, HasSubstr("get: record 3 is past the end (count 3)"));
-  const Record r{};
+  const TestRecord r{};
   EXPECT_EQ(store->overwrite(3, &r).code(), Errc::out_of_range);
   EXPECT_EQ(store->count(), 3U);
 }
 
 // Reads `indices` with read_many, which the mmap plugin serves from the file (io_uring, or
 // pread), not from the mapping the writes went through.
-std::vector<Record> read_many(const RecordStore& store, const std::vector<std::uint64_t>& indices) {
-  std::vector<Record> out(indices.size(), Record{0xdead, 0xdead, 0xdead});
+std::vector<TestRecord> read_many(const RecordStore& store,
+                                  const std::vector<std::uint64_t>& indices) {
+  std::vector<TestRecord> out(indices.size(), TestRecord{0xdead, 0xdead, 0xdead});
   const Status status = store.read_many(indices.data(), indices.size(), out.data());
   EXPECT_TRUE(status.ok()) << status.error().message;
   return out;
@@ -144,7 +145,7 @@ void expect_read_many_matches(const RecordStore& store, std::uint32_t count) {
       indices.push_back(i);
     }
   }
-  const std::vector<Record> got = read_many(store, indices);
+  const std::vector<TestRecord> got = read_many(store, indices);
   for (std::size_t j = 0; j < indices.size(); ++j) {
     EXPECT_EQ(got[j], make_record(static_cast<std::uint32_t>(indices[j]))) << "index " << j;
   }
@@ -157,9 +158,9 @@ TEST_P(StorageContract, ReadManyCopiesTheRecordsInTheOrderAsked) {
   expect_read_many_matches(*store, 200);
   EXPECT_TRUE(store->read_many(nullptr, 0, nullptr).ok()) << "nothing to read";
   // A record overwritten through the mapping reads back new from the file, not yet flushed.
-  const Record replacement{4, 5, 6};
+  const TestRecord replacement{4, 5, 6};
   ASSERT_TRUE(store->overwrite(130, &replacement).ok());
-  EXPECT_EQ(read_many(*store, {130, 0}), (std::vector<Record>{replacement, make_record(0)}));
+  EXPECT_EQ(read_many(*store, {130, 0}), (std::vector<TestRecord>{replacement, make_record(0)}));
 }
 
 TEST_P(StorageContract, ReadManyWithPreadWhereIoUringIsTurnedOff) {
@@ -175,13 +176,13 @@ TEST_P(StorageContract, ReadManyWithPreadWhereIoUringIsTurnedOff) {
 TEST_P(StorageContract, ReadManyPastTheEndFailsAndReadsNothing) {
   auto store = open();
   append_records(*store, 0, 3);
-  std::vector<Record> out(2, Record{7, 7, 7});
+  std::vector<TestRecord> out(2, TestRecord{7, 7, 7});
   const std::uint64_t indices[] = {1, 3};
   const Status status = store->read_many(indices, 2, out.data());
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.code(), Errc::out_of_range);
   EXPECT_THAT(status.error().message, HasSubstr("read_many: record 3 is past the end (count 3)"));
-  EXPECT_EQ(out[0], (Record{7, 7, 7})) << "nothing is copied before every index is checked";
+  EXPECT_EQ(out[0], (TestRecord{7, 7, 7})) << "nothing is copied before every index is checked";
 }
 
 TEST_P(StorageContract, PointersStayPutWhileAConcurrentWriterGrowsTheStore) {
@@ -194,7 +195,7 @@ TEST_P(StorageContract, PointersStayPutWhileAConcurrentWriterGrowsTheStore) {
     while (!done.load()) {
       const std::uint64_t n = store->count();
       for (std::uint64_t i = 0; i < n; i += 37) {
-        Record r{};
+        TestRecord r{};
         std::memcpy(&r, *store->get(i), sizeof r);
         if (!(r == make_record(static_cast<std::uint32_t>(i)))) {
           mismatches.fetch_add(1);
@@ -218,7 +219,7 @@ TEST_P(StorageContract, FlushSucceedsAndReopenKeepsFlushedRecordsWhenPersistent)
   {
     auto store = open();
     append_records(*store, 0, 17);
-    const Record replacement{9, 9, 9};
+    const TestRecord replacement{9, 9, 9};
     ASSERT_TRUE(store->overwrite(4, &replacement).ok());
     ASSERT_TRUE(store->flush().ok());
   }
@@ -229,7 +230,7 @@ TEST_P(StorageContract, FlushSucceedsAndReopenKeepsFlushedRecordsWhenPersistent)
   }
   ASSERT_EQ(store->count(), 17U);
   for (std::uint32_t i = 0; i < 17; ++i) {
-    EXPECT_EQ(read(*store, i), (i == 4 ? Record{9, 9, 9} : make_record(i)));
+    EXPECT_EQ(read(*store, i), (i == 4 ? TestRecord{9, 9, 9} : make_record(i)));
   }
   append_records(*store, 17, 20); // and it keeps growing after a reopen
   EXPECT_EQ(read(*store, 19), make_record(19));
@@ -284,7 +285,7 @@ protected:
   void write_store(std::uint32_t records) {
     auto store = open(true);
     ASSERT_TRUE(store.ok()) << store.error().message;
-    std::vector<Record> batch;
+    std::vector<TestRecord> batch;
     for (std::uint32_t i = 0; i < records; ++i) {
       batch.push_back(make_record(i));
     }
@@ -315,7 +316,7 @@ TEST_F(MmapStoreFile, RecordsWrittenAfterTheLastFlushAreNotCountedOnReopen) {
   {
     auto store = open(true);
     ASSERT_TRUE(store.ok());
-    const Record r = make_record(1);
+    const TestRecord r = make_record(1);
     ASSERT_TRUE((*store)->append(&r).ok());
     ASSERT_TRUE((*store)->flush().ok());
     ASSERT_TRUE((*store)->append(&r).ok()); // never flushed
@@ -330,7 +331,7 @@ TEST_F(MmapStoreFile, StartsWithAHeaderAndKeepsRecordsAtFixedOffsets) {
   const auto data = bytes();
   ASSERT_GE(data.size(), 4096U + 3 * kRecordSize);
   EXPECT_EQ(std::string(data.data(), 7), "VDBRECS");
-  Record second{};
+  TestRecord second{};
   std::memcpy(&second, data.data() + 4096 + kRecordSize, sizeof second);
   EXPECT_EQ(second, make_record(1));
 }
