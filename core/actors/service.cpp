@@ -156,7 +156,7 @@ Expected<PointsSelector> points_selector(const Selector& selector, const FilterL
 Expected<JsonPath> path_of(const std::string& text, const std::string& field) {
   auto path = JsonPath::parse(text);
   if (!path) {
-    return Error{Errc::invalid_argument, field + ": " + path.error().message};
+    return invalid(field, path.error().message);
   }
   return path;
 }

@@ -1156,10 +1156,9 @@ Expected<PayloadFieldType> parse_payload_field_type(std::string_view text, std::
       return type;
     }
   }
-  return Error{Errc::invalid_argument,
-               std::string(field) + ": unknown payload index type '" +
-                   std::string(text.substr(0, 64)) +
-                   "' (expected keyword, integer, float, bool, uuid, datetime, text or geo)"};
+  return invalid(field,
+                 "unknown payload index type '" + std::string(text.substr(0, 64)) +
+                     "' (expected keyword, integer, float, bool, uuid, datetime, text or geo)");
 }
 
 std::unique_ptr<FieldIndex> make_field_index(PayloadFieldType type) {

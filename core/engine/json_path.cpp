@@ -9,16 +9,15 @@ bool is_special(char c) noexcept { return c == '.' || c == '[' || c == ']' || c 
 
 Expected<JsonPath> JsonPath::parse(std::string_view text, std::string_view field) {
   const auto fail = [&](std::size_t at, const std::string& what) {
-    return Error{Errc::invalid_argument, std::string(field) + ": invalid key path '" +
-                                             std::string(text.substr(0, 80)) + "' at position " +
-                                             std::to_string(at) + ": " + what};
+    return invalid(field, "invalid key path '" + std::string(text.substr(0, 80)) +
+                              "' at position " + std::to_string(at) + ": " + what);
   };
   if (text.empty()) {
-    return Error{Errc::invalid_argument, std::string(field) + ": the key path is empty"};
+    return invalid(field, "the key path is empty");
   }
   if (text.size() > kMaxLength) {
-    return Error{Errc::invalid_argument, std::string(field) + ": the key path is longer than " +
-                                             std::to_string(kMaxLength) + " characters"};
+    return invalid(field,
+                   "the key path is longer than " + std::to_string(kMaxLength) + " characters");
   }
   JsonPath path;
   std::size_t i = 0;

@@ -86,8 +86,7 @@ std::string first_problem(const Json& node, const std::string& at, std::size_t d
 
 Status validate_payload(const Json& payload, std::size_t max_bytes, std::string_view field) {
   if (!payload.is_object()) {
-    return Error{Errc::invalid_argument,
-                 std::string(field) + ": must be a JSON object, got " + payload.type_name()};
+    return invalid(field, std::string("must be a JSON object, got ") + payload.type_name());
   }
   std::string problem = first_problem(payload, std::string(field), 1);
   if (!problem.empty()) {
@@ -96,9 +95,8 @@ Status validate_payload(const Json& payload, std::size_t max_bytes, std::string_
   if (max_bytes != 0) {
     const std::size_t size = payload.dump().size();
     if (size > max_bytes) {
-      return Error{Errc::invalid_argument, std::string(field) + ": " + std::to_string(size) +
-                                               " bytes as JSON, more than the limit of " +
-                                               std::to_string(max_bytes)};
+      return invalid(field, std::to_string(size) + " bytes as JSON, more than the limit of " +
+                                std::to_string(max_bytes));
     }
   }
   return {};
@@ -131,11 +129,10 @@ std::vector<const Json*> values_at(const Json& payload, const JsonPath& path) {
 Expected<Json> parse_payload(std::string_view text, std::string_view field) {
   Json payload = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (payload.is_discarded()) {
-    return Error{Errc::invalid_argument, std::string(field) + ": not valid JSON"};
+    return invalid(field, "not valid JSON");
   }
   if (!payload.is_object()) {
-    return Error{Errc::invalid_argument,
-                 std::string(field) + ": must be a JSON object, got " + payload.type_name()};
+    return invalid(field, std::string("must be a JSON object, got ") + payload.type_name());
   }
   return payload;
 }

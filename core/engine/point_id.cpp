@@ -47,10 +47,9 @@ PointId PointId::from_uuid(const Uuid& bytes) noexcept {
 }
 
 Expected<PointId> PointId::parse_uuid(std::string_view text, std::string_view field) {
-  const auto invalid = [&] {
-    return Error{Errc::invalid_argument, std::string(field) + ": '" +
-                                             std::string(text.substr(0, 64)) +
-                                             "' is neither an unsigned integer nor a UUID"};
+  const auto not_an_id = [&] {
+    return invalid(field, "'" + std::string(text.substr(0, 64)) +
+                              "' is neither an unsigned integer nor a UUID");
   };
   std::string_view body = text;
   if (!strip(body, "urn:uuid:", "")) {
@@ -59,20 +58,20 @@ Expected<PointId> PointId::parse_uuid(std::string_view text, std::string_view fi
   // Hyphens are allowed only at the canonical positions 8, 13, 18 and 23.
   const bool hyphenated = body.size() == 36;
   if (!hyphenated && body.size() != 32) {
-    return invalid();
+    return not_an_id();
   }
   Uuid bytes{};
   std::size_t digit = 0;
   for (std::size_t i = 0; i < body.size(); ++i) {
     if (hyphenated && (i == 8 || i == 13 || i == 18 || i == 23)) {
       if (body[i] != '-') {
-        return invalid();
+        return not_an_id();
       }
       continue;
     }
     const int v = hex_value(body[i]);
     if (v < 0) {
-      return invalid();
+      return not_an_id();
     }
     bytes[digit / 2] =
         static_cast<std::uint8_t>(bytes[digit / 2] | (v << (digit % 2 == 0 ? 4 : 0)));
@@ -121,11 +120,9 @@ Expected<PointId> parse_point_id(const nlohmann::json& j, std::string_view field
   if (j.is_string()) {
     return PointId::parse_uuid(j.get_ref<const std::string&>(), field);
   }
-  return Error{Errc::invalid_argument,
-               std::string(field) +
-                   ": a point id is an unsigned 64-bit integer or a UUID string, got " +
-                   (j.is_number() ? std::string("a negative or fractional number")
-                                  : std::string(j.type_name()))};
+  return invalid(field, "a point id is an unsigned 64-bit integer or a UUID string, got " +
+                            (j.is_number() ? std::string("a negative or fractional number")
+                                           : std::string(j.type_name())));
 }
 
 nlohmann::json point_id_json(const PointId& id) {
