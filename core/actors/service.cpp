@@ -138,6 +138,7 @@ Json info_json(const CollectionInfo& info) {
             {"codes_ram", info.memory.codes_ram},
             {"codes_mmap", info.memory.codes_mmap},
             {"graph_ram", info.memory.graph_ram},
+            {"graph_mmap", info.memory.graph_mmap},
             {"payload_ram", info.memory.payload_ram},
             {"payload_mmap", info.memory.payload_mmap}}},
           {"config", to_json(info.config)}};

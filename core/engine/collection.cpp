@@ -800,6 +800,7 @@ CollectionInfo Collection::info() const {
     out.memory.codes_ram += segment->code_bytes();
     out.memory.codes_mmap += segment->mapped_code_bytes();
     out.memory.graph_ram += segment->graph_bytes();
+    out.memory.graph_mmap += segment->mapped_graph_bytes();
     out.memory.payload_ram += segment->ram_payload_bytes();
     out.memory.payload_mmap += segment->file_payload_bytes();
   }
@@ -935,7 +936,7 @@ Expected<bool> Collection::optimize_step() {
   }
   auto graphs = build_graphs(std::move(inputs), points);
   if (graphs) {
-    VDB_TRY(to_index->place_codes(*graphs, segment_dir(to_index->id())));
+    VDB_TRY(to_index->place_mapped(*graphs, mapped_dir(to_index->id())));
   }
   std::unique_lock lock(mutex_);
   task_.clear();
@@ -989,7 +990,7 @@ Status Collection::rebuild(std::vector<Segment*> sources, const char* task) {
   VDB_TRY(place_payloads(*fresh));
   auto graphs = build_graphs(fresh->graph_inputs(), copied.size());
   if (graphs) {
-    VDB_TRY(fresh->place_codes(*graphs, segment_dir(fresh->id())));
+    VDB_TRY(fresh->place_mapped(*graphs, mapped_dir(fresh->id())));
   }
   std::unique_lock lock(mutex_);
   task_.clear();

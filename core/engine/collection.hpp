@@ -97,7 +97,8 @@ struct MemoryInfo {
   std::uint64_t vectors_mmap = 0; ///< original vectors in mmap files
   std::uint64_t codes_ram = 0;    ///< quantized codes with their corrections held in RAM
   std::uint64_t codes_mmap = 0;   ///< codes read from mapped files (always_ram not true)
-  std::uint64_t graph_ram = 0;    ///< HNSW links
+  std::uint64_t graph_ram = 0;    ///< HNSW links and node tables held in RAM
+  std::uint64_t graph_mmap = 0;   ///< HNSW links read from mapped files (hnsw_config.on_disk)
   std::uint64_t payload_ram = 0;  ///< payloads held in RAM (their CBOR size)
   std::uint64_t payload_mmap = 0; ///< payload files (on_disk_payload)
 };
@@ -275,6 +276,10 @@ private:
   void flusher_loop();
   /// The segment's folder.
   fs::path segment_dir(std::uint64_t id) const;
+  /// Where a segment's mapped files go: its directory, or none for a collection in memory.
+  fs::path mapped_dir(std::uint64_t id) const {
+    return dir_.empty() ? fs::path() : segment_dir(id);
+  }
   /// Whether a sealed segment's vectors go to files: past memmap_threshold, or on_disk.
   std::set<std::string> file_vectors(std::uint64_t vector_bytes) const;
   /// Moves a sealed segment's payloads to its payload file when on_disk_payload is set and the

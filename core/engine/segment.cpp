@@ -804,4 +804,12 @@ std::uint64_t Segment::graph_bytes() const noexcept {
   return bytes;
 }
 
+std::uint64_t Segment::mapped_graph_bytes() const noexcept {
+  std::uint64_t bytes = 0;
+  for (const auto& [name, graph] : graphs_) {
+    bytes += graph->mapped_bytes();
+  }
+  return bytes;
+}
+
 } // namespace vdb

@@ -211,12 +211,16 @@ public:
   /// Bytes of quantized codes read from mapped files (`always_ram` not true, originals in
   /// files: the codes follow them, as in Qdrant).
   std::uint64_t mapped_code_bytes() const noexcept;
-  /// Moves the codes in `built` whose vectors live in files (and are not `always_ram`) into
-  /// "codes-<i>.vdb" in `dir`, read from there mapped. Runs without the collection's lock,
-  /// before install_graphs.
-  Status place_codes(Built& built, const std::filesystem::path& dir) const;
-  /// Bytes of graph links held in RAM.
+  /// Moves what in `built` is read from mapped files into its files in `dir`, and reads it from
+  /// there: the graphs of vectors whose `hnsw_config` says `on_disk` ("graph-<i>.vdb"; not when
+  /// `dir` is empty: a collection in memory), and the codes of vectors that live in files and
+  /// are not `always_ram` ("codes-<i>.vdb"). Runs without the collection's lock, before
+  /// install_graphs.
+  Status place_mapped(Built& built, const std::filesystem::path& dir) const;
+  /// Bytes of graphs held in RAM (their links, unless mapped, and their node tables).
   std::uint64_t graph_bytes() const noexcept;
+  /// Bytes of graph links read from mapped files (`hnsw_config.on_disk`).
+  std::uint64_t mapped_graph_bytes() const noexcept;
   /// Bytes of vectors held in RAM (every slot, deleted ones too, until a vacuum).
   std::uint64_t ram_vector_bytes() const noexcept;
   /// The CBOR size of the payloads held in RAM, recomputed only after a change.
@@ -278,11 +282,15 @@ private:
     return column.in_file &&
            !(column.quantization && column.quantization->scalar.always_ram.value_or(false));
   }
-  /// The codes in `path` (written by save_immutable or place_codes), mapped.
+  /// The codes in `path` (written by save_immutable or place_mapped), mapped.
   static Expected<std::unique_ptr<QuantizedVectors>> map_codes(const std::filesystem::path& path,
                                                                std::size_t count,
                                                                const VectorColumn& column,
                                                                Metric metric);
+  /// The graph in `path` (written by save_immutable or place_mapped) over `column`'s vectors,
+  /// its links mapped (read into RAM when the file predates graph format 2).
+  Expected<std::unique_ptr<HnswGraph>> map_graph(const std::filesystem::path& path,
+                                                 const VectorColumn& column) const;
   /// The codes a search scores on (null: the originals).
   static const QuantizedVectors* codes_for(const VectorColumn& column,
                                            const SegmentSearch& request) noexcept {

@@ -11,6 +11,9 @@ namespace {
 constexpr std::string_view kVectorsMagic = "VDBVECTR";
 constexpr std::string_view kGraphMagic = "VDBGRAPH";
 constexpr std::uint32_t kFormat = 1;
+// Graph files: format 1 led each array with its length, format 2 aligns the link arrays so a
+// mapped file is read in place (see hnsw_graph.cpp).
+constexpr std::uint32_t kGraphFormat = HnswGraph::kFormat;
 constexpr std::string_view kPayloadsMagic = "VDBPAYLD";
 constexpr std::string_view kPayloadsFile = "payloads.vdb";
 
@@ -164,10 +167,10 @@ Status Segment::save_immutable(const fs::path& dir) {
   if (!graphs_saved_) {
     std::size_t i = 0;
     for (const auto& [name, column] : columns_) {
-      if (const auto it = graphs_.find(name); it != graphs_.end()) {
+      if (const auto it = graphs_.find(name); it != graphs_.end() && !it->second->mapped()) {
         std::string body;
         it->second->save(body);
-        VDB_TRY(write_checked_file(dir / graph_file(i), kGraphMagic, kFormat, body));
+        VDB_TRY(write_checked_file(dir / graph_file(i), kGraphMagic, kGraphFormat, body));
       }
       if (columns_.at(name).quantized && !columns_.at(name).quantized->mapped()) {
         std::string body;
@@ -368,11 +371,19 @@ Expected<std::unique_ptr<Segment>> Segment::load(const fs::path& dir, std::strin
     if (s->appendable_ || !fs::exists(path)) {
       continue;
     }
-    auto body = read_checked_file(path, kGraphMagic, kFormat);
-    VDB_TRY(body);
-    auto graph = HnswGraph::load(*body, column.pointers, s->scorer(column), path.string());
-    VDB_TRY(graph);
-    s->graphs_[name] = std::move(*graph);
+    if (column.hnsw.on_disk) {
+      auto graph = s->map_graph(path, column);
+      VDB_TRY(graph);
+      s->graphs_[name] = std::move(*graph);
+    } else {
+      std::uint32_t format = 0;
+      auto body = read_checked_file(path, kGraphMagic, kGraphFormat, &format);
+      VDB_TRY(body);
+      auto graph =
+          HnswGraph::load(*body, column.pointers, s->scorer(column), path.string(), format);
+      VDB_TRY(graph);
+      s->graphs_[name] = std::move(*graph);
+    }
     // Its quantized codes, when the vector is quantized: mapped when they follow vectors kept
     // in files, read into RAM otherwise.
     const fs::path codes_path = dir / codes_file(i - 1);
@@ -411,8 +422,40 @@ Expected<std::unique_ptr<QuantizedVectors>> Segment::map_codes(const fs::path& p
   return codes;
 }
 
-Status Segment::place_codes(Built& built, const fs::path& dir) const {
+Expected<std::unique_ptr<HnswGraph>> Segment::map_graph(const fs::path& path,
+                                                        const VectorColumn& column) const {
+  auto file = MappedFile::open(path, kGraphMagic, kGraphFormat);
+  VDB_TRY(file);
+  std::shared_ptr<const MappedFile> owner = std::move(*file);
+  auto graph = HnswGraph::load(owner->body(), column.pointers, scorer(column), path.string(),
+                               owner->version(), owner);
+  owner->release(); // the check above read every link: let those pages go
+  return graph;
+}
+
+Status Segment::place_mapped(Built& built, const fs::path& dir) const {
   std::size_t i = 0;
+  for (const auto& [name, column] : columns_) {
+    const std::size_t index = i++;
+    const auto graph = built.graphs.find(name);
+    if (dir.empty() || graph == built.graphs.end() || !column.hnsw.on_disk) {
+      continue;
+    }
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+      return Error{Errc::io_error, "create " + dir.string() + ": " + ec.message()};
+    }
+    std::string body;
+    graph->second->save(body);
+    const fs::path path = dir / graph_file(index);
+    VDB_TRY(write_checked_file(path, kGraphMagic, kGraphFormat, body));
+    body = std::string();
+    auto mapped = map_graph(path, column);
+    VDB_TRY(mapped);
+    graph->second = std::move(*mapped);
+  }
+  i = 0;
   for (const auto& [name, column] : columns_) {
     const auto it = built.codes.find(name);
     if (it != built.codes.end() && it->second && codes_in_file(column)) {
@@ -430,8 +473,8 @@ Status Segment::place_codes(Built& built, const fs::path& dir) const {
 }
 
 Status Segment::move_to_files(const fs::path& dir, const std::set<std::string>& names) {
-  if (!context_.mmap_storage) {
-    return {};
+  if (!context_.mmap_storage || names.empty()) {
+    return {}; // nothing to move: no directory is made (dir is relative in a memory collection)
   }
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -3,19 +3,39 @@
 #include "core/storage/codec.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <thread>
 
 namespace vdb {
 
 HnswGraph::HnswGraph(std::vector<const float*> vectors, VectorScorer scorer,
-                     const HnswParams& params)
+                     const HnswParams& params, bool own_links)
     : vectors_(std::move(vectors)), scorer_(scorer), params_(params),
       stride0_(1 + 2 * static_cast<std::size_t>(params.m)),
-      stride_upper_(1 + static_cast<std::size_t>(params.m)), level0_(vectors_.size() * stride0_),
-      levels_(vectors_.size(), 0), locks_(std::make_unique<std::mutex[]>(vectors_.size())),
+      stride_upper_(1 + static_cast<std::size_t>(params.m)),
+      level0_(own_links ? vectors_.size() * stride0_ : 0), levels_(vectors_.size(), 0),
       visited_pool_(vectors_.size()) {
+  if (own_links) {
+    locks_ = std::make_unique<std::mutex[]>(vectors_.size());
+  }
   find_layout();
+  view_owned();
+}
+
+void HnswGraph::view_owned() noexcept {
+  view_.level0 = level0_.data();
+  view_.upper = upper_.data();
+  view_.block_offsets = block_offsets_.empty() ? nullptr : block_offsets_.data();
+  view_.block_links = block_links_.data();
+  view_.block_count = block_links_.size();
+}
+
+std::size_t HnswGraph::link_bytes() const noexcept {
+  const std::size_t offsets = view_.block_offsets != nullptr ? vectors_.size() + 1 : 0;
+  return (vectors_.size() * stride0_ + view_.upper_lists * stride_upper_ + offsets +
+          view_.block_count) *
+         sizeof(std::uint32_t);
 }
 
 void HnswGraph::find_layout() {
@@ -64,7 +84,7 @@ void HnswGraph::find_layout() {
   layout_.stride = stride;
 }
 
-bool HnswGraph::allocate_upper() {
+bool HnswGraph::allocate_upper(bool own) {
   upper_first_.assign(levels_.size(), 0);
   std::uint64_t lists = 0;
   for (std::size_t i = 0; i < levels_.size(); ++i) {
@@ -74,7 +94,11 @@ bool HnswGraph::allocate_upper() {
       return false; // drawn levels average 1 / (m - 1) lists a node: only a damaged file
     }
   }
-  upper_.assign(static_cast<std::size_t>(lists) * stride_upper_, 0);
+  view_.upper_lists = static_cast<std::size_t>(lists);
+  if (own) {
+    upper_.assign(static_cast<std::size_t>(lists) * stride_upper_, 0);
+    view_owned();
+  }
   return true;
 }
 
@@ -407,15 +431,16 @@ std::size_t HnswGraph::add_block_links(const std::vector<std::vector<std::uint32
     block_offsets_[i + 1] = static_cast<std::uint32_t>(block_links_.size());
   }
   block_links_.shrink_to_fit();
+  view_owned();
   return linked;
 }
 
 std::vector<std::uint32_t> HnswGraph::block_links(std::uint32_t node) const {
-  if (block_offsets_.empty()) {
+  if (view_.block_offsets == nullptr) {
     return {};
   }
-  return std::vector<std::uint32_t>(block_links_.begin() + block_offsets_[node],
-                                    block_links_.begin() + block_offsets_[node + 1]);
+  return std::vector<std::uint32_t>(view_.block_links + view_.block_offsets[node],
+                                    view_.block_links + view_.block_offsets[node + 1]);
 }
 
 std::size_t HnswGraph::memory_bytes() const noexcept {
@@ -425,43 +450,82 @@ std::size_t HnswGraph::memory_bytes() const noexcept {
          (block_offsets_.capacity() + block_links_.capacity()) * sizeof(std::uint32_t);
 }
 
+// Format 2:
+//   u32 m | u32 ef_construct | u64 seed | u64 nodes (n) | u32 entry | i32 max level |
+//   u8 present[n] | u8 levels[n] | zeros to a multiple of 4 bytes |
+//   u32 layer 0[n * (2m + 1)] | u32 upper layers[lists * (m + 1)] (lists: the sum of the levels;
+//   node by node, level 1 first) | u64 offsets (0, or n + 1 when payload-aware links were
+//   considered) | u64 payload-aware links (count) | u32 offsets[] | u32 links[] |
+//   u64 keys | each key: u64 length, bytes
+// Format 1 held the same values, every array led by its u64 length, the upper layers one array
+// per node and the payload-aware section only when present (files without it end earlier).
 void HnswGraph::save(std::string& out) const {
   ByteWriter w(out);
+  const std::size_t start = out.size();
+  const std::size_t n = vectors_.size();
   w.put<std::uint32_t>(params_.m);
   w.put<std::uint32_t>(params_.ef_construct);
   w.put<std::uint64_t>(params_.seed);
-  w.put<std::uint64_t>(vectors_.size());
+  w.put<std::uint64_t>(n);
   w.put<std::uint32_t>(entry_);
   w.put<std::int32_t>(max_level_);
-  std::vector<std::uint8_t> present(vectors_.size());
-  for (std::size_t i = 0; i < vectors_.size(); ++i) {
+  std::vector<std::uint8_t> present(n);
+  for (std::size_t i = 0; i < n; ++i) {
     present[i] = vectors_[i] != nullptr ? 1 : 0;
   }
-  w.put_array(present.data(), present.size());
-  w.put_array(levels_.data(), levels_.size());
-  w.put_array(level0_.data(), vectors_.size() * stride0_);
-  for (std::size_t i = 0; i < vectors_.size(); ++i) {
-    if (levels_[i] > 0) {
-      w.put_array(links_at(static_cast<std::uint32_t>(i), 1),
-                  static_cast<std::size_t>(levels_[i]) * stride_upper_);
-    }
+  w.put_raw(present.data(), n);
+  w.put_raw(levels_.data(), n);
+  while ((out.size() - start) % sizeof(std::uint32_t) != 0) {
+    w.put<std::uint8_t>(0);
   }
-  // Payload-aware links, only when blocks were considered (files without them end here).
-  if (!block_offsets_.empty() || !block_keys_.empty()) {
-    w.put<std::uint64_t>(block_links_.size());
-    w.put_array(block_offsets_.data(), block_offsets_.size());
-    w.put_array(block_links_.data(), block_links_.size());
-    w.put<std::uint64_t>(block_keys_.size());
-    for (const std::string& key : block_keys_) {
-      w.put_bytes(key);
-    }
+  w.put_raw(view_.level0, n * stride0_ * sizeof(std::uint32_t));
+  w.put_raw(view_.upper, view_.upper_lists * stride_upper_ * sizeof(std::uint32_t));
+  const bool blocks = view_.block_offsets != nullptr;
+  w.put<std::uint64_t>(blocks ? n + 1 : 0);
+  w.put<std::uint64_t>(view_.block_count);
+  if (blocks) {
+    w.put_raw(view_.block_offsets, (n + 1) * sizeof(std::uint32_t));
+    w.put_raw(view_.block_links, view_.block_count * sizeof(std::uint32_t));
+  }
+  w.put<std::uint64_t>(block_keys_.size());
+  for (const std::string& key : block_keys_) {
+    w.put_bytes(key);
   }
 }
 
-Expected<std::unique_ptr<HnswGraph>> HnswGraph::load(std::string_view bytes,
-                                                     std::vector<const float*> vectors,
-                                                     VectorScorer scorer, const std::string& what) {
+namespace {
+
+// Reads `count` u32 values for a graph's link arrays: where they lie (`in_place`, and the bytes
+// are aligned for it) or copied into `out`. Returns where they are.
+Expected<const std::uint32_t*> read_links(ByteReader& r, std::size_t count, bool in_place,
+                                          std::vector<std::uint32_t>& out) {
+  if (count > r.left() / sizeof(std::uint32_t)) {
+    return r.corrupt("a link array of " + std::to_string(count) + " entries does not fit");
+  }
+  auto raw = r.get_raw(count * sizeof(std::uint32_t));
+  VDB_TRY(raw);
+  if (in_place) {
+    if (reinterpret_cast<std::uintptr_t>(raw->data()) % alignof(std::uint32_t) != 0) {
+      return r.corrupt("a link array is not aligned in the mapped file");
+    }
+    return reinterpret_cast<const std::uint32_t*>(raw->data());
+  }
+  out.resize(count);
+  if (count != 0) {
+    std::memcpy(out.data(), raw->data(), raw->size());
+  }
+  return out.data();
+}
+
+} // namespace
+
+Expected<std::unique_ptr<HnswGraph>>
+HnswGraph::load(std::string_view bytes, std::vector<const float*> vectors, VectorScorer scorer,
+                const std::string& what, std::uint32_t format, std::shared_ptr<const void> owner) {
   ByteReader r(bytes, what);
+  if (format < 1 || format > kFormat) {
+    return r.corrupt("unknown graph format " + std::to_string(format));
+  }
   HnswParams params;
   auto m = r.get<std::uint32_t>();
   auto ef = r.get<std::uint32_t>();
@@ -482,8 +546,17 @@ Expected<std::unique_ptr<HnswGraph>> HnswGraph::load(std::string_view bytes,
   params.seed = *seed;
   std::vector<std::uint8_t> present;
   std::vector<std::uint8_t> levels;
-  VDB_TRY(r.get_array(present, *n));
-  VDB_TRY(r.get_array(levels, *n));
+  if (format == 1) {
+    VDB_TRY(r.get_array(present, *n));
+    VDB_TRY(r.get_array(levels, *n));
+  } else {
+    auto raw_present = r.get_raw(*n);
+    VDB_TRY(raw_present);
+    auto raw_levels = r.get_raw(*n);
+    VDB_TRY(raw_levels);
+    present.assign(raw_present->begin(), raw_present->end());
+    levels.assign(raw_levels->begin(), raw_levels->end());
+  }
   if (present.size() != *n || levels.size() != *n) {
     return r.corrupt("node tables of the wrong size");
   }
@@ -496,8 +569,12 @@ Expected<std::unique_ptr<HnswGraph>> HnswGraph::load(std::string_view bytes,
     } else {
       ++nodes;
     }
+    if (levels[i] > 31 || static_cast<int>(levels[i]) > *max_level) {
+      return r.corrupt("a node's level is above the graph's");
+    }
   }
-  std::unique_ptr<HnswGraph> graph(new HnswGraph(std::move(vectors), scorer, params));
+  const bool in_place = format == kFormat && owner != nullptr;
+  std::unique_ptr<HnswGraph> graph(new HnswGraph(std::move(vectors), scorer, params, !in_place));
   HnswGraph& g = *graph;
   g.locks_.reset();
   g.nodes_ = nodes;
@@ -506,6 +583,84 @@ Expected<std::unique_ptr<HnswGraph>> HnswGraph::load(std::string_view bytes,
   if ((g.entry_ == kNone) != (nodes == 0) || (g.entry_ != kNone && g.entry_ >= *n)) {
     return r.corrupt("the entry point is out of range");
   }
+  std::copy(levels.begin(), levels.end(), g.levels_.begin());
+  if (!g.allocate_upper(!in_place)) {
+    return r.corrupt("the upper layers hold more than 2^32 link lists");
+  }
+  const std::size_t level0_size = *n * g.stride0_;
+  const std::size_t upper_size = g.view_.upper_lists * g.stride_upper_;
+  std::uint64_t offsets = 0;
+  std::uint64_t count = 0;
+  bool keys_follow = format != 1; // format 1: only after the payload-aware section
+  if (format == 1) {
+    std::vector<std::uint32_t> level0;
+    VDB_TRY(r.get_array(level0, level0_size));
+    if (level0.size() != level0_size) {
+      return r.corrupt("layer 0 has the wrong size");
+    }
+    std::copy(level0.begin(), level0.end(), g.level0_.data());
+    std::vector<std::uint32_t> upper;
+    for (std::uint32_t i = 0; i < *n; ++i) {
+      const std::size_t size = static_cast<std::size_t>(levels[i]) * g.stride_upper_;
+      if (size == 0) {
+        continue;
+      }
+      upper.clear();
+      VDB_TRY(r.get_array(upper, size));
+      if (upper.size() != size) {
+        return r.corrupt("an upper layer list has the wrong size");
+      }
+      std::copy(upper.begin(), upper.end(), g.links_at(i, 1));
+    }
+    if (!r.done()) { // the payload-aware section: the links' count, the two arrays, the keys
+      keys_follow = true;
+      auto links = r.get<std::uint64_t>();
+      VDB_TRY(links);
+      count = *links;
+      VDB_TRY(r.get_array(g.block_offsets_, *n + 1));
+      VDB_TRY(r.get_array(g.block_links_, count));
+      offsets = g.block_offsets_.size();
+      if (g.block_links_.size() != count) {
+        return r.corrupt("the payload-aware link table has the wrong size");
+      }
+    }
+    g.view_owned();
+  } else {
+    while (r.position() % sizeof(std::uint32_t) != 0) {
+      VDB_TRY(r.get<std::uint8_t>());
+    }
+    std::vector<std::uint32_t> copy;
+    auto level0 = read_links(r, level0_size, in_place, copy);
+    VDB_TRY(level0);
+    if (!in_place) {
+      std::copy(copy.begin(), copy.end(), g.level0_.data());
+    }
+    auto upper = read_links(r, upper_size, in_place, g.upper_);
+    VDB_TRY(upper);
+    auto offsets_count = r.get<std::uint64_t>();
+    auto links_count = r.get<std::uint64_t>();
+    VDB_TRY(links_count);
+    offsets = *offsets_count;
+    count = *links_count;
+    if ((offsets != 0 && offsets != *n + 1) || (offsets == 0 && count != 0)) {
+      return r.corrupt("the payload-aware link table has the wrong size");
+    }
+    auto block_offsets = read_links(r, offsets, in_place, g.block_offsets_);
+    VDB_TRY(block_offsets);
+    auto block_links = read_links(r, count, in_place, g.block_links_);
+    VDB_TRY(block_links);
+    g.view_owned();
+    if (in_place) {
+      g.view_.level0 = *level0;
+      g.view_.upper = *upper;
+      g.view_.block_offsets = offsets != 0 ? *block_offsets : nullptr;
+      g.view_.block_links = *block_links;
+      g.view_.block_count = count;
+      g.mapped_ = std::move(owner);
+    }
+  }
+
+  // Every list within its cap and every link to a node of the graph, read where searches will.
   const auto check_list = [&](const std::uint32_t* list, std::uint32_t max) -> Status {
     if (list[0] > max) {
       return r.corrupt("a node has more links than m allows");
@@ -517,73 +672,38 @@ Expected<std::unique_ptr<HnswGraph>> HnswGraph::load(std::string_view bytes,
     }
     return {};
   };
-  std::vector<std::uint32_t> level0;
-  VDB_TRY(r.get_array(level0, *n * g.stride0_));
-  if (level0.size() != *n * g.stride0_) {
-    return r.corrupt("layer 0 has the wrong size");
-  }
-  std::copy(level0.begin(), level0.end(), g.level0_.data());
+  const HnswGraph& view = g;
   for (std::uint32_t i = 0; i < *n; ++i) {
-    if (levels[i] > 31 || static_cast<int>(levels[i]) > g.max_level_) {
-      return r.corrupt("a node's level is above the graph's");
-    }
-    VDB_TRY(check_list(g.links_at(i, 0), g.max_links(0)));
-    g.levels_[i] = levels[i];
-  }
-  if (!g.allocate_upper()) {
-    return r.corrupt("the upper layers hold more than 2^32 link lists");
-  }
-  std::vector<std::uint32_t> upper;
-  for (std::uint32_t i = 0; i < *n; ++i) {
-    if (levels[i] == 0) {
-      continue;
-    }
-    upper.clear();
-    VDB_TRY(r.get_array(upper, static_cast<std::size_t>(levels[i]) * g.stride_upper_));
-    if (upper.size() != static_cast<std::size_t>(levels[i]) * g.stride_upper_) {
-      return r.corrupt("an upper layer list has the wrong size");
-    }
-    std::copy(upper.begin(), upper.end(), g.links_at(i, 1));
-    for (int level = 1; level <= levels[i]; ++level) {
-      VDB_TRY(check_list(g.links_at(i, level), g.max_links(level)));
+    for (int level = 0; level <= levels[i]; ++level) {
+      VDB_TRY(check_list(view.links_at(i, level), g.max_links(level)));
     }
   }
   if (g.entry_ != kNone && g.levels_[g.entry_] != g.max_level_) {
     return r.corrupt("the entry point is not on the top level");
   }
-  if (!r.done()) {
-    auto count = r.get<std::uint64_t>();
-    if (!count) {
-      return count.error();
-    }
-    VDB_TRY(r.get_array(g.block_offsets_, *n + 1));
-    VDB_TRY(r.get_array(g.block_links_, *count));
-    if (g.block_offsets_.empty()
-            ? *count != 0
-            : g.block_offsets_.size() != *n + 1 || g.block_links_.size() != *count ||
-                  g.block_offsets_[0] != 0 || g.block_offsets_[*n] != *count) {
+  if (offsets != 0 || count != 0) {
+    const std::uint32_t* table = g.view_.block_offsets;
+    if (offsets != *n + 1 || table == nullptr || table[0] != 0 || table[*n] != count) {
       return r.corrupt("the payload-aware link table has the wrong size");
     }
-    for (std::size_t i = 0; i + 1 < g.block_offsets_.size(); ++i) {
-      if (g.block_offsets_[i + 1] < g.block_offsets_[i] ||
-          (present[i] == 0 && g.block_offsets_[i + 1] != g.block_offsets_[i])) {
+    for (std::size_t i = 0; i < *n; ++i) {
+      if (table[i + 1] < table[i] || (present[i] == 0 && table[i + 1] != table[i])) {
         return r.corrupt("the payload-aware link table is out of order");
       }
     }
-    for (const std::uint32_t link : g.block_links_) {
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::uint32_t link = g.view_.block_links[i];
       if (link >= *n || present[link] == 0) {
         return r.corrupt("a payload-aware link points outside the graph");
       }
     }
+  }
+  if (keys_follow) {
     auto keys = r.get<std::uint64_t>();
-    if (!keys) {
-      return keys.error();
-    }
+    VDB_TRY(keys);
     for (std::uint64_t i = 0; i < *keys; ++i) {
       auto key = r.get_bytes();
-      if (!key) {
-        return key.error();
-      }
+      VDB_TRY(key);
       g.block_keys_.emplace_back(*key);
     }
   }

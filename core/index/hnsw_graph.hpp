@@ -126,7 +126,7 @@ public:
   /// The payload-aware links of `node` (for tests and diagnostics).
   std::vector<std::uint32_t> block_links(std::uint32_t node) const;
   /// How many payload-aware links the graph holds.
-  std::size_t block_link_count() const noexcept { return block_links_.size(); }
+  std::size_t block_link_count() const noexcept { return view_.block_count; }
 
   /// Distances from a float query to the graph's own vectors.
   struct FloatDistances {
@@ -151,27 +151,43 @@ public:
 
   /// Nodes in the graph (those with a vector at build time).
   std::size_t nodes() const noexcept { return nodes_; }
-  /// Bytes of links (both layers), levels and the vector pointer table.
+  /// Bytes held in RAM: links (both layers and the payload-aware ones, unless mapped), levels,
+  /// where each node's upper lists start and the vector pointer table.
   std::size_t memory_bytes() const noexcept;
+  /// Bytes of links read from a mapped file (load() with an owner), 0 when they are in RAM.
+  std::size_t mapped_bytes() const noexcept { return mapped_ ? link_bytes() : 0; }
+  /// Whether the links are read from a mapped file.
+  bool mapped() const noexcept { return mapped_ != nullptr; }
   const HnswParams& params() const noexcept { return params_; }
 
   /// The links of `node` on `level` (for tests and diagnostics).
   std::vector<std::uint32_t> links(std::uint32_t node, int level) const;
 
-  /// Appends the graph (parameters, levels and links; not the vectors) to `out`.
+  /// The format save() writes. Format 1 wrote each array with its length; format 2 writes the
+  /// link arrays whole, each at a multiple of 4 bytes from the start, so that they can be read
+  /// where they lie in a mapped file.
+  static constexpr std::uint32_t kFormat = 2;
+  /// Appends the graph (parameters, levels and links; not the vectors) to `out`, in kFormat.
   void save(std::string& out) const;
-  /// A graph saved by save(), over `vectors` (the same points by offset; entries for nodes the
-  /// saved graph left out are ignored). Every link is checked against the node count, so a
-  /// damaged file fails here instead of sending a search out of bounds. `what` names the file.
+  /// A graph saved by save() in `format` (1 to kFormat), over `vectors` (the same points by
+  /// offset; entries for nodes the saved graph left out are ignored). Every link is checked
+  /// against the node count, so a damaged file fails here instead of sending a search out of
+  /// bounds. `what` names the file. With an `owner` (a mapped file holding `bytes`, which then
+  /// starts at a multiple of 4 bytes), the links of a kFormat graph are read where they lie and
+  /// the owner is kept alive with them; format 1 and loads without an owner copy them into RAM.
   static Expected<std::unique_ptr<HnswGraph>> load(std::string_view bytes,
                                                    std::vector<const float*> vectors,
-                                                   VectorScorer scorer, const std::string& what);
+                                                   VectorScorer scorer, const std::string& what,
+                                                   std::uint32_t format = kFormat,
+                                                   std::shared_ptr<const void> owner = {});
 
   /// Whether vector() computes addresses from the store's layout (for tests and diagnostics).
   bool computes_addresses() const noexcept { return layout_.per_chunk != 0; }
 
 private:
-  HnswGraph(std::vector<const float*> vectors, VectorScorer scorer, const HnswParams& params);
+  /// `own_links`: allocate layer 0 (false: a load that reads the links from a mapped file).
+  HnswGraph(std::vector<const float*> vectors, VectorScorer scorer, const HnswParams& params,
+            bool own_links = true);
 
   /// Where node's vector lies. Computed when the vectors lie in chunks of equal length and one
   /// stride (a record store's layout): a search then reaches a neighbour's vector without first
@@ -189,14 +205,18 @@ private:
   /// Finds the chunks vectors_ lies in, when it has that shape (see vector()).
   void find_layout();
 
-  // Link lists: [count, link0, link1, ...].
+  // Link lists: [count, link0, link1, ...]. Searches read them through view_; building writes
+  // the owned arrays.
   std::uint32_t* links_at(std::uint32_t node, int level) noexcept {
     return level == 0 ? &level0_[static_cast<std::size_t>(node) * stride0_]
-                      : &upper_[(static_cast<std::size_t>(upper_first_[node]) + level - 1) *
-                                stride_upper_];
+                      : &upper_[upper_offset(node, level)];
   }
   const std::uint32_t* links_at(std::uint32_t node, int level) const noexcept {
-    return const_cast<HnswGraph*>(this)->links_at(node, level);
+    return level == 0 ? view_.level0 + static_cast<std::size_t>(node) * stride0_
+                      : view_.upper + upper_offset(node, level);
+  }
+  std::size_t upper_offset(std::uint32_t node, int level) const noexcept {
+    return (static_cast<std::size_t>(upper_first_[node]) + level - 1) * stride_upper_;
   }
   /// Fetches the start of a node's link list ahead of its use: searches call it for the
   /// candidate they will most likely expand next (the closest) while they score this one's.
@@ -209,9 +229,13 @@ private:
     return level == 0 ? 2 * params_.m : params_.m;
   }
 
-  /// Sizes upper_ for levels_ and points upper_first_ at each node's lists (false when they
-  /// would need more than 2^32 lists).
-  bool allocate_upper();
+  /// Points upper_first_ at each node's lists for levels_ and, with `own`, sizes upper_ for
+  /// them (false when they would need more than 2^32 lists).
+  bool allocate_upper(bool own = true);
+  /// Points view_ at the owned arrays (after they are allocated or resized).
+  void view_owned() noexcept;
+  /// Bytes of the link arrays (both layers and the payload-aware links).
+  std::size_t link_bytes() const noexcept;
   void insert(std::uint32_t node, VisitedSet& visited, std::vector<Neighbor>& scratch);
   std::uint32_t greedy(const float* query, std::uint32_t entry, int from_level, int to_level,
                        bool locked) const;
@@ -245,6 +269,17 @@ private:
   std::vector<std::uint32_t> block_offsets_;
   std::vector<std::uint32_t> block_links_;
   std::vector<std::string> block_keys_;
+  // Where searches read the links: the owned arrays above, or the mapped file in mapped_.
+  struct LinkView {
+    const std::uint32_t* level0 = nullptr;
+    const std::uint32_t* upper = nullptr;
+    std::size_t upper_lists = 0;
+    const std::uint32_t* block_offsets = nullptr; // null: no payload-aware links
+    const std::uint32_t* block_links = nullptr;
+    std::size_t block_count = 0;
+  };
+  LinkView view_;
+  std::shared_ptr<const void> mapped_;
   std::uint32_t entry_ = kNone;
   int max_level_ = -1;
   std::size_t nodes_ = 0;
@@ -390,9 +425,9 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
     };
     const std::uint32_t* links = links_at(current.id, 0);
     collect(links + 1, links[0]);
-    if (options.block_links && !block_offsets_.empty()) {
-      const std::uint32_t begin = block_offsets_[current.id];
-      collect(block_links_.data() + begin, block_offsets_[current.id + 1] - begin);
+    if (options.block_links && view_.block_offsets != nullptr) {
+      const std::uint32_t begin = view_.block_offsets[current.id];
+      collect(view_.block_links + begin, view_.block_offsets[current.id + 1] - begin);
     }
     // Matches only: refused neighbours are no longer scored once half the beam holds matches.
     checked_first = options.matches_only && 2 * results.size() >= ef;

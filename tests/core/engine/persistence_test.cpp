@@ -354,6 +354,85 @@ TEST(Persistence, OnDiskPayloadsAreReadFromTheSegmentsPayloadFiles) {
   }
 }
 
+// hnsw_config.on_disk: the graph's links are read from its mapped file, after indexing and
+// after a restart, and answer as they did; a collection in memory keeps them in RAM, and a link
+// outside the graph in a file whose checksum is right is still refused.
+TEST(Persistence, AnOnDiskGraphIsReadFromItsMappedFile) {
+  // full_scan_threshold 1 KB: the groups get payload-aware links, mapped with the rest.
+  const char* config = R"({
+    "vectors": {"size": 8, "distance": "Cosine"},
+    "hnsw_config": {"m": 8, "ef_construct": 32, "full_scan_threshold": 1, "on_disk": true},
+    "optimizers_config": {"indexing_threshold": 4, "default_segment_number": 2}})";
+  test::TempDir tmp;
+  const fs::path dir = tmp.path() / "c";
+  Snapshot before;
+  MemoryInfo memory;
+  {
+    auto c = Collection::create("c", config_of(config), test::engine_context(), dir);
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    ASSERT_TRUE(
+        (*c)->create_payload_index(*JsonPath::parse("group"), PayloadFieldType::keyword).ok());
+    write_history(**c, 0, 600);
+    ASSERT_TRUE((*c)->optimize_now().ok());
+    memory = (*c)->info().memory;
+    before = read_all(**c);
+    EXPECT_GT(payload_links(**c), 0U);
+  }
+  // Layer 0 alone is 17 links of 4 bytes a node; what stays in RAM is the node tables.
+  EXPECT_GT(memory.graph_mmap, 600U * 17 * 4);
+  EXPECT_LT(memory.graph_ram * 3, memory.graph_mmap);
+  const auto graphs = files_named(dir, "graph-0.vdb");
+  ASSERT_FALSE(graphs.empty());
+  std::uint64_t file_bytes = 0;
+  for (const fs::path& p : graphs) {
+    file_bytes += fs::file_size(p);
+  }
+  EXPECT_GT(file_bytes, memory.graph_mmap);
+  {
+    auto c = reopen(dir);
+    ASSERT_NE(c, nullptr);
+    expect_same(before, read_all(*c));
+    EXPECT_EQ(c->info().memory.graph_mmap, memory.graph_mmap);
+    EXPECT_EQ(c->info().memory.graph_ram, memory.graph_ram);
+  }
+
+  // The same collection in memory: there is no file to map, and nothing is written, not even
+  // below the working directory (segment folders are relative there: rebuilds made empty ones).
+  {
+    const fs::path cwd = fs::current_path();
+    fs::create_directories(tmp.path() / "cwd");
+    fs::current_path(tmp.path() / "cwd");
+    auto c = Collection::create("m", config_of(config), test::engine_context());
+    ASSERT_TRUE(c.ok());
+    write_history(**c, 0, 600);
+    ASSERT_TRUE((*c)->optimize_now().ok());
+    const MemoryInfo in_ram = (*c)->info().memory;
+    fs::current_path(cwd);
+    EXPECT_EQ(in_ram.graph_mmap, 0U);
+    EXPECT_GT(in_ram.graph_ram, 600U * 17 * 4);
+    EXPECT_TRUE(fs::is_empty(tmp.path() / "cwd"));
+  }
+
+  // Node 0's first link pointed past the last node, under a checksum that matches.
+  auto body = read_checked_file(graphs.front(), "VDBGRAPH", 2);
+  ASSERT_TRUE(body.ok()) << body.error().message;
+  std::uint64_t n = 0;
+  std::memcpy(&n, body->data() + 16, sizeof n); // after m, ef_construct and the seed
+  std::size_t level0 = 32 + 2 * n;              // after the header and the node tables
+  level0 += (4 - level0 % 4) % 4;
+  std::uint32_t count = 0;
+  std::memcpy(&count, body->data() + level0, sizeof count);
+  ASSERT_GT(count, 0U);
+  const auto outside = static_cast<std::uint32_t>(n);
+  std::memcpy(body->data() + level0 + 4, &outside, sizeof outside);
+  ASSERT_TRUE(write_checked_file(graphs.front(), "VDBGRAPH", 2, *body).ok());
+  auto c = Collection::open("c", dir, test::engine_context());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, Errc::corrupt);
+  EXPECT_THAT(c.error().message, testing::HasSubstr("graph-0.vdb"));
+  EXPECT_THAT(c.error().message, testing::HasSubstr("a link points outside the graph"));
+}
+
 TEST(Persistence, ACorruptPayloadFileIsRefused) {
   test::TempDir tmp;
   const fs::path dir = tmp.path() / "c";

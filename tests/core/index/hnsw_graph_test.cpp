@@ -438,5 +438,126 @@ TEST_F(BlockLinks, AreSavedAndLoadedWithTheGraph) {
   EXPECT_TRUE((*plain_loaded)->block_keys().empty());
 }
 
+// A format 2 body rewritten as format 1 (every array led by its length, the upper layers one
+// array a node), as graphs were saved before: the layout in hnsw_graph.cpp.
+std::string as_format_1(const std::string& v2, std::uint32_t m) {
+  std::size_t at = 0;
+  const auto take = [&](std::size_t bytes) {
+    std::string out = v2.substr(at, bytes);
+    at += bytes;
+    return out;
+  };
+  const auto u64 = [&] {
+    std::uint64_t v = 0;
+    std::memcpy(&v, v2.data() + at, 8);
+    at += 8;
+    return v;
+  };
+  const auto counted = [](std::uint64_t count, const std::string& bytes) {
+    std::string out(8, '\0');
+    std::memcpy(out.data(), &count, 8);
+    return out + bytes;
+  };
+  std::string out = take(16);
+  const std::uint64_t n = u64();
+  out += v2.substr(16, 8) + take(8);
+  const std::string present = take(n);
+  const std::string levels = take(n);
+  out += counted(n, present) + counted(n, levels);
+  at += (4 - at % 4) % 4;
+  const std::size_t stride0 = 2 * m + 1;
+  out += counted(n * stride0, take(n * stride0 * 4));
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t size = static_cast<std::uint8_t>(levels[i]) * (m + 1);
+    if (size != 0) {
+      out += counted(size, take(size * 4));
+    }
+  }
+  const std::uint64_t offsets = u64();
+  const std::uint64_t links = u64();
+  if (offsets != 0) {
+    out += v2.substr(at - 8, 8);
+    out += counted(offsets, take(offsets * 4));
+    out += counted(links, take(links * 4));
+    out += v2.substr(at); // the keys
+  }
+  return out;
+}
+
+TEST_F(BlockLinks, AreReadInPlaceFromAMappedFileAndFromFormat1) {
+  ASSERT_EQ(graph_->add_block_links(blocks_, 8), 20U);
+  graph_->set_block_keys({"tenant"});
+  std::string bytes;
+  graph_->save(bytes);
+  EXPECT_FALSE(graph_->mapped());
+  EXPECT_EQ(graph_->mapped_bytes(), 0U);
+
+  // The owner stands for a mapped file: the links are read from its bytes, not copied.
+  auto file = std::make_shared<std::string>(bytes);
+  auto mapped = HnswGraph::load(*file, vectors_, scorer_, "graph.vdb", HnswGraph::kFormat, file);
+  ASSERT_TRUE(mapped.ok()) << mapped.error().message;
+  const HnswGraph& g = **mapped;
+  EXPECT_TRUE(g.mapped());
+  // Layer 0 (33 values a node at m 16) and the payload-aware links, at least, are in the file;
+  // RAM keeps the node tables, far less.
+  EXPECT_GE(g.mapped_bytes(), (data_.n * 33 + graph_->block_link_count()) * 4);
+  EXPECT_LT(g.memory_bytes() * 4, graph_->memory_bytes());
+  EXPECT_EQ(g.block_keys(), std::vector<std::string>{"tenant"});
+  for (std::uint32_t i = 0; i < data_.n; i += 7) {
+    ASSERT_EQ(g.links(i, 0), graph_->links(i, 0));
+    ASSERT_EQ(g.block_links(i), graph_->block_links(i));
+  }
+  std::vector<Neighbor> want;
+  std::vector<Neighbor> got;
+  for (std::size_t q = 0; q < 20; ++q) {
+    const float* query = &data_.queries[q * kGraphDim];
+    graph_->search(
+        query, 10, 40, [](std::uint32_t) { return true; }, want);
+    g.search(
+        query, 10, 40, [](std::uint32_t) { return true; }, got);
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t j = 0; j < got.size(); ++j) {
+      EXPECT_EQ(got[j].id, want[j].id);
+    }
+  }
+  EXPECT_GE(matches_only_recall(g), 0.95);
+  // What it saves is what it was loaded from.
+  std::string again;
+  g.save(again);
+  EXPECT_EQ(again, bytes);
+
+  // Bytes that do not start at a multiple of 4 cannot be read in place.
+  auto shifted = std::make_shared<std::string>(" " + bytes);
+  auto refused = HnswGraph::load(std::string_view(*shifted).substr(1), vectors_, scorer_,
+                                 "graph.vdb", HnswGraph::kFormat, shifted);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("not aligned"), std::string::npos);
+
+  // Format 1 is read into RAM, with or without an owner, and gives the same graph.
+  const std::string old = as_format_1(bytes, 16);
+  EXPECT_NE(old, bytes);
+  for (const bool with_owner : {false, true}) {
+    auto owner = std::make_shared<std::string>(old);
+    auto loaded =
+        HnswGraph::load(*owner, vectors_, scorer_, "graph.vdb", 1, with_owner ? owner : nullptr);
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+    EXPECT_FALSE((*loaded)->mapped());
+    EXPECT_EQ((*loaded)->block_keys(), std::vector<std::string>{"tenant"});
+    std::string saved;
+    (*loaded)->save(saved);
+    EXPECT_EQ(saved, bytes);
+  }
+  // A graph without blocks in format 1 ends after its upper layers.
+  auto plain = HnswGraph::build(vectors_, scorer_, {});
+  std::string plain_bytes;
+  plain->save(plain_bytes);
+  auto plain_old = HnswGraph::load(as_format_1(plain_bytes, 16), vectors_, scorer_, "g", 1);
+  ASSERT_TRUE(plain_old.ok()) << plain_old.error().message;
+  std::string plain_again;
+  (*plain_old)->save(plain_again);
+  EXPECT_EQ(plain_again, plain_bytes);
+  EXPECT_FALSE(HnswGraph::load(plain_bytes, vectors_, scorer_, "g", 3).ok());
+}
+
 } // namespace
 } // namespace vdb
