@@ -27,16 +27,18 @@
 //     points carry an integer payload "n" with a payload index.
 //
 //   vdb-load memory --data DIR [--n 200000] [--dim 128] [--json FILE]
-//     Resident memory of the same vectors kept three ways, each in its own folder under DIR
+//     Resident memory of the same vectors kept several ways, each in its own folder under DIR
 //     (built once): "ram" (vectors in RAM, no quantization), "quantized" (vectors on_disk in
 //     mmap files, int8 codes with always_ram) and "quantized-mmap" (the same, codes mapped from
 //     their file: always_ram false); "quantized-async" opens the "quantized" folder with
 //     storage.performance.async_scorer, so rescoring reads the originals from the file instead
-//     of the mapping. Each is measured in a fresh process after the page cache is dropped (when
-//     permitted): RSS before opening, then after opening and 1,000 warm-up searches (rescored,
-//     oversampling 2, for the quantized ones), split into anonymous memory (the process's own)
-//     and file pages (mmap, which the kernel may evict). The warm-up's QPS (from a cold page
-//     cache) and that of the same searches once more (warm) are reported too.
+//     of the mapping; "graph-mmap" and "quantized-async-graph-mmap" are "ram" and
+//     "quantized-async" with hnsw_config.on_disk (the graph's links mapped from its file). Each is
+//     measured in a fresh process after the page cache is dropped (when permitted): RSS before
+//     opening, then after opening and 1,000 warm-up searches (rescored, oversampling 2, for the
+//     quantized ones), split into anonymous memory (the process's own) and file pages (mmap, which
+//     the kernel may evict). The warm-up's QPS (from a cold page cache) and that of the same
+//     searches once more (warm) are reported too.
 //
 // --serve starts a server inside this process (the same actors and RPC code as vdbd); without
 // it the tool connects to a vdbd at --host/--port.
@@ -595,11 +597,16 @@ Rss rss_now() {
 Json collection_body(const std::string& variant, std::size_t dim) {
   Json body{{"vectors", {{"size", dim}, {"distance", "Cosine"}}},
             {"optimizers_config", {{"memmap_threshold", 0}}}};
-  if (variant == "quantized" || variant == "quantized-mmap") {
+  const bool graph_mmap = variant == "graph-mmap" || variant == "quantized-graph-mmap";
+  if (graph_mmap) {
+    body["hnsw_config"] = {{"on_disk", true}};
+  }
+  if (variant != "ram" && variant != "graph-mmap") {
     // Originals in mmap files; codes in RAM, or (quantized-mmap) mapped from their file too.
     body["vectors"]["on_disk"] = true;
     body["quantization_config"] = {
-        {"scalar", {{"type", "int8"}, {"quantile", 0.99}, {"always_ram", variant == "quantized"}}}};
+        {"scalar",
+         {{"type", "int8"}, {"quantile", 0.99}, {"always_ram", variant != "quantized-mmap"}}}};
   }
   return body;
 }
@@ -611,10 +618,13 @@ struct MemoryVariant {
   const char* folder;
   bool async_scorer;
 };
-constexpr MemoryVariant kMemoryVariants[] = {{"ram", "ram", false},
-                                             {"quantized", "quantized", false},
-                                             {"quantized-async", "quantized", true},
-                                             {"quantized-mmap", "quantized-mmap", false}};
+constexpr MemoryVariant kMemoryVariants[] = {
+    {"ram", "ram", false},
+    {"graph-mmap", "graph-mmap", false},
+    {"quantized", "quantized", false},
+    {"quantized-async", "quantized", true},
+    {"quantized-mmap", "quantized-mmap", false},
+    {"quantized-async-graph-mmap", "quantized-graph-mmap", true}};
 
 // One variant, in this (fresh) process: open, warm up, measure; then the same searches again,
 // warm. Both passes are timed: the first starts from a dropped page cache.
@@ -633,7 +643,7 @@ int memory_probe(const Options& o) {
   std::vector<Query> queries(1000);
   for (Query& q : queries) {
     q.limit = 10;
-    if (o.variant != "ram") {
+    if (o.variant != "ram" && o.variant != "graph-mmap") {
       q.quantization.rescore = true;
       q.quantization.oversampling = 2.0;
     }
@@ -699,19 +709,21 @@ int memory(const Options& o) {
     row["page_cache_dropped"] = dropped;
     rows.push_back(row);
   }
-  std::printf("%-16s %10s %10s %10s %12s %10s %10s %10s %10s\n", "variant", "RSS MB", "anon MB",
-              "file MB", "vectors RAM", "codes RAM", "codes mmap", "cold QPS", "warm QPS");
+  std::printf("%-21s %8s %8s %8s %11s %9s %10s %9s %10s %9s %9s\n", "variant", "RSS MB", "anon MB",
+              "file MB", "vectors RAM", "codes RAM", "codes mmap", "graph RAM", "graph mmap",
+              "cold QPS", "warm QPS");
   const auto grown = [](const Json& r) {
     return r["rss_after"].get<double>() - r["rss_before"].get<double>();
   };
   for (const Json& r : rows) {
-    std::printf("%-16s %10.1f %10.1f %10.1f %12.1f %10.1f %10.1f %10.0f %10.0f\n",
-                r["variant"].get<std::string>().c_str(), grown(r) / 1e6,
-                r["anon_after"].get<double>() / 1e6, r["file_after"].get<double>() / 1e6,
-                r["memory"]["vectors_ram"].get<double>() / 1e6,
-                r["memory"]["codes_ram"].get<double>() / 1e6,
-                r["memory"].value("codes_mmap", 0.0) / 1e6, r["cold_qps"].get<double>(),
-                r["warm_qps"].get<double>());
+    std::printf(
+        "%-21s %8.1f %8.1f %8.1f %11.1f %9.1f %10.1f %9.1f %10.1f %9.0f %9.0f\n",
+        r["variant"].get<std::string>().c_str(), grown(r) / 1e6,
+        r["anon_after"].get<double>() / 1e6, r["file_after"].get<double>() / 1e6,
+        r["memory"]["vectors_ram"].get<double>() / 1e6,
+        r["memory"]["codes_ram"].get<double>() / 1e6, r["memory"].value("codes_mmap", 0.0) / 1e6,
+        r["memory"].value("graph_ram", 0.0) / 1e6, r["memory"].value("graph_mmap", 0.0) / 1e6,
+        r["cold_qps"].get<double>(), r["warm_qps"].get<double>());
   }
   Json ratios = Json::object();
   for (std::size_t i = 1; i < rows.size(); ++i) {

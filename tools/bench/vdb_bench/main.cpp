@@ -10,7 +10,8 @@
 //            vdb-int8-os1, ..., and summarises them as vdb-int8, the best of them at each
 //            recall: oversampling is a search parameter like ef, tuned per recall level;
 //            --quantile Q (default 0.99); vdb-int8-norescore;
-//            faiss-sq8: FAISS's IndexHNSWSQ with 8-bit codes)
+//            faiss-sq8: FAISS's IndexHNSWSQ with 8-bit codes; vdb-graph-mmap: VDB in a
+//            temporary data folder with hnsw_config.on_disk, its graph's links mapped)
 //            --threads N (build threads; default all cores) --cache DIR --plugins DIR
 //            --one-build (build only with --threads, not also with one thread)
 //            --filtered (synthetic only: the filtered suite, for which VDB is built again with
@@ -117,13 +118,19 @@ double recall_at(const std::vector<std::uint32_t>& got, const std::vector<std::u
 std::unique_ptr<AnnIndex> make(const std::string& system, const PluginRegistry& plugins,
                                const std::string& distance = "auto", double oversampling = 2.0,
                                double quantile = 0.99) {
-  if (system == "vdb" || system == "exact-subset" || system.rfind("vdb-int8", 0) == 0) {
+  if (system == "vdb" || system == "exact-subset" || system.rfind("vdb-int8", 0) == 0 ||
+      system == "vdb-graph-mmap") {
     auto backend = plugins.choose_distance(distance);
     if (!backend) {
       throw std::runtime_error(backend.error().message);
     }
     if (system == "exact-subset") {
       return std::make_unique<ExactSubset>(*backend);
+    }
+    if (system == "vdb-graph-mmap") {
+      return std::make_unique<VdbIndex>(
+          EngineContext{*backend, plugins.find(VDB_PLUGIN_STORAGE, "ram"), EngineLimits{}},
+          Int8Mode{}, true);
     }
     Int8Mode int8;
     int8.enabled = system != "vdb";

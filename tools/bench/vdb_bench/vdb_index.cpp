@@ -1,16 +1,39 @@
 #include "tools/bench/vdb_bench/vdb_index.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace vdb::bench {
+
+VdbIndex::~VdbIndex() {
+  collection_.reset();
+  catalog_.reset();
+  if (!folder_.empty()) {
+    std::error_code ec;
+    fs::remove_all(folder_, ec);
+  }
+}
 
 void VdbIndex::build(const Dataset& d, const BuildParams& params) {
   dim_ = d.dim;
   EngineContext context = context_;
   context.limits.max_batch_size = d.size();
   context.limits.max_search_limit = 100'000;
-  catalog_ = std::make_unique<Catalog>(context, CollectionConfig{});
+  fs::path storage;
+  if (graph_on_disk_ && folder_.empty()) {
+    std::string pattern = (fs::temp_directory_path() / "vdb-bench-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("cannot make a temporary folder for " + name());
+    }
+    folder_ = pattern;
+  }
+  if (graph_on_disk_) {
+    collection_.reset();
+    catalog_.reset();
+    storage = fs::path(folder_) / std::to_string(builds_++);
+  }
+  catalog_ = std::make_unique<Catalog>(context, CollectionConfig{}, storage);
   // One segment over everything: sealed as soon as it holds data (indexing_threshold 1 KB),
   // never merged with another.
   Json body{{"vectors",
@@ -22,6 +45,9 @@ void VdbIndex::build(const Dataset& d, const BuildParams& params) {
             {"optimizers_config", {{"indexing_threshold", 1}, {"default_segment_number", 1}}}};
   if (params.payload_m) {
     body["hnsw_config"]["payload_m"] = *params.payload_m;
+  }
+  if (graph_on_disk_) {
+    body["hnsw_config"]["on_disk"] = true;
   }
   if (int8_.enabled) {
     body["quantization_config"] = {

@@ -19,10 +19,18 @@ struct Int8Mode {
 
 class VdbIndex final : public AnnIndex {
 public:
-  explicit VdbIndex(EngineContext context, Int8Mode int8 = {})
-      : context_(std::move(context)), int8_(int8) {}
+  /// `graph_on_disk`: the collection lives in a temporary data folder (removed afterwards) with
+  /// hnsw_config.on_disk, so its graph's links are read from the mapped graph file.
+  explicit VdbIndex(EngineContext context, Int8Mode int8 = {}, bool graph_on_disk = false)
+      : context_(std::move(context)), int8_(int8), graph_on_disk_(graph_on_disk) {}
+  ~VdbIndex() override;
+  VdbIndex(const VdbIndex&) = delete;
+  VdbIndex& operator=(const VdbIndex&) = delete;
   std::string name() const override {
-    return !int8_.enabled ? "vdb" : int8_.rescore ? "vdb-int8" : "vdb-int8-norescore";
+    const std::string base = !int8_.enabled  ? "vdb"
+                             : int8_.rescore ? "vdb-int8"
+                                             : "vdb-int8-norescore";
+    return graph_on_disk_ ? base + "-graph-mmap" : base;
   }
   void build(const Dataset& d, const BuildParams& params) override;
   void set_ef(std::size_t ef) override { ef_ = ef; }
@@ -40,6 +48,9 @@ private:
 
   EngineContext context_;
   Int8Mode int8_;
+  bool graph_on_disk_;
+  std::string folder_; // the temporary data folder (graph_on_disk)
+  std::size_t builds_ = 0;
   std::size_t dim_ = 0;
   std::size_t ef_ = 0;
   std::unique_ptr<Catalog> catalog_;
