@@ -164,7 +164,10 @@ public:
   std::uint64_t deleted() const noexcept { return slots() - points(); }
   /// Bytes of vector data of live points (all vectors).
   std::uint64_t vector_bytes() const noexcept;
-  bool indexed() const noexcept { return !graphs_.empty(); }
+  /// Whether the optimizer has indexed this sealed segment: it has graphs, or was given what
+  /// graph_inputs() asked for, which may be none (m = 0 without payload-aware blocks: searches
+  /// scan). Before, such a segment was picked for indexing again at every optimizer step.
+  bool indexed() const noexcept { return indexed_ || !graphs_.empty(); }
   /// Payload-aware links in the segment's graphs.
   std::uint64_t payload_links() const noexcept {
     std::uint64_t links = 0;
@@ -187,6 +190,8 @@ public:
     std::vector<std::vector<std::uint32_t>> blocks;
     std::vector<std::string> block_keys; ///< the payload keys the blocks come from
     std::uint32_t payload_m = 0;
+    /// m = 0 with payload_m: no graph over the segment, only the blocks' (per tenant).
+    bool blocks_only = false;
   };
   std::vector<GraphInput> graph_inputs() const;
   /// What indexing builds: the graphs and, with quantization, the codes, by vector name.
@@ -205,6 +210,7 @@ public:
       columns_.at(name).quantized = std::move(codes);
     }
     graphs_saved_ = false;
+    indexed_ = true;
   }
   /// Bytes of quantized codes (with their corrections) held in RAM.
   std::uint64_t code_bytes() const noexcept;
@@ -336,6 +342,7 @@ private:
   mutable std::pair<std::uint64_t, std::uint64_t> payload_bytes_{~0ULL, 0}; // changes_, bytes
   bool vectors_saved_ = false; // a sealed segment's vector files are written
   bool graphs_saved_ = false;
+  bool indexed_ = false; // install_graphs ran (see indexed())
 };
 
 /// The vector stored for Cosine: normalised (a zero vector stays zero).

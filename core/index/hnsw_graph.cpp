@@ -173,6 +173,25 @@ std::unique_ptr<HnswGraph> HnswGraph::build(std::vector<const float*> vectors, V
   return graph;
 }
 
+std::unique_ptr<HnswGraph> HnswGraph::build_unlinked(std::vector<const float*> vectors,
+                                                     VectorScorer scorer,
+                                                     const HnswParams& params) {
+  HnswParams p = params;
+  p.m = 2; // the smallest lists: they stay empty
+  std::unique_ptr<HnswGraph> graph(new HnswGraph(std::move(vectors), scorer, p));
+  HnswGraph& g = *graph;
+  g.allocate_upper(); // every node on level 0
+  for (std::uint32_t i = 0; i < g.vectors_.size(); ++i) {
+    if (g.vectors_[i] != nullptr) {
+      g.entry_ = g.entry_ == kNone ? i : g.entry_;
+      ++g.nodes_;
+    }
+  }
+  g.max_level_ = g.entry_ == kNone ? -1 : 0;
+  g.locks_.reset();
+  return graph;
+}
+
 std::uint32_t HnswGraph::greedy(const float* query, std::uint32_t entry, int from_level,
                                 int to_level, bool locked) const {
   std::uint32_t current = entry;

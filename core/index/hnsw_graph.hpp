@@ -70,6 +70,11 @@ struct HnswSearchOptions {
   /// reaches, without doing the narrow search's work twice. Filtered searches use it when the
   /// share of points they accepted shows the matches lie away from the query.
   const std::function<std::size_t(std::size_t)>* widen = nullptr;
+  /// Where to start instead of the entry point, skipping the upper layers: nodes the caller
+  /// knows to be among what it wants (matches of a filter, in a graph of payload-aware links
+  /// only: build_unlinked). Each is scored and offered to the beam.
+  const std::uint32_t* starts = nullptr;
+  std::size_t start_count = 0;
 };
 
 class HnswGraph {
@@ -84,6 +89,14 @@ public:
                                           const HnswParams& params,
                                           std::atomic<std::size_t>* progress = nullptr,
                                           const std::atomic<bool>* cancel = nullptr);
+
+  /// A graph over `vectors` without links of its own (one level, every list empty), for
+  /// add_block_links to give payload-aware links only: Qdrant's `m: 0` with `payload_m`, one
+  /// graph per tenant and none over the whole segment. Searches then start at given nodes
+  /// (SearchOptions::starts) and follow the payload-aware links. `params` gives the blocks'
+  /// graphs their ef_construct, threads and seed (its m is not used).
+  static std::unique_ptr<HnswGraph> build_unlinked(std::vector<const float*> vectors,
+                                                   VectorScorer scorer, const HnswParams& params);
 
   using SearchOptions = HnswSearchOptions;
 
@@ -301,10 +314,10 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
   ef = std::max(ef, k);
   std::size_t max_scored = options.max_scored;
   const std::function<std::size_t(std::size_t)>* widen = options.widen;
-  // Greedy descent through the upper layers.
-  std::uint32_t start = entry_;
+  // Greedy descent through the upper layers, unless the caller says where to start.
+  std::uint32_t start = options.start_count != 0 ? options.starts[0] : entry_;
   float best = distances.to(start);
-  for (int level = max_level_; level > 0; --level) {
+  for (int level = options.start_count != 0 ? 0 : max_level_; level > 0; --level) {
     for (bool moved = true; moved;) {
       moved = false;
       const std::uint32_t* links = links_at(start, level);
@@ -395,6 +408,13 @@ bool HnswGraph::search_with(const Distances& distances, std::size_t k, std::size
     }
     return true;
   };
+
+  for (std::size_t i = 1; i < options.start_count; ++i) {
+    const std::uint32_t node = options.starts[i];
+    if (!visited->test_and_mark(node)) {
+      offer(Neighbor{distances.to(node), node});
+    }
+  }
 
   for (;;) {
     if (candidates.empty() || (candidates.front().distance > bound && results.size() >= ef)) {

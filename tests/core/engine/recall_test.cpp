@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <random>
@@ -170,6 +171,91 @@ TEST_F(Recall, FiltersTiedToClusters) {
                      ", \"lt\": " + std::to_string(c < 50 ? 100 : 50) + "}}}";
             }),
             0.95);
+}
+
+// Qdrant's multitenancy layout: m = 0 (no graph over the segment) with payload_m, so each
+// tenant's points get a graph of their own. A search filtered to one tenant walks it; any other
+// search scans.
+TEST(TenantGraphs, AFilterOnOneTenantWalksItsGraph) {
+  Catalog catalog(test::engine_context(), CollectionConfig{});
+  // full_scan_threshold 10 KB (80 vectors): a tenant's 5,000 points are searched on its graph.
+  ASSERT_TRUE(catalog
+                  .create_collection("t", Json::parse(R"({
+      "vectors": {"size": 32, "distance": "Cosine"},
+      "hnsw_config": {"m": 0, "payload_m": 16, "full_scan_threshold": 10},
+      "optimizers_config": {"indexing_threshold": 100, "default_segment_number": 1}})"))
+                  .ok());
+  auto c = *catalog.get("t");
+  ASSERT_TRUE(c->create_payload_index(*JsonPath::parse("tenant"), PayloadFieldType::keyword).ok());
+  std::mt19937 gen(3);
+  std::normal_distribution<float> normal;
+  const auto vector = [&] {
+    std::vector<float> v(kDim);
+    for (float& x : v) {
+      x = normal(gen);
+    }
+    return v;
+  };
+  std::vector<PointStruct> batch;
+  for (std::size_t i = 0; i < 20'000; ++i) {
+    batch.push_back(PointStruct{
+        PointId::from_number(i), {{"", vector()}}, Json{{"tenant", "t" + std::to_string(i % 4)}}});
+    if (batch.size() == 5'000) {
+      ASSERT_TRUE(c->upsert(std::move(batch)).ok());
+      batch.clear();
+    }
+  }
+  ASSERT_TRUE(c->optimize_now().ok());
+  const CollectionInfo info = c->info();
+  const auto sealed = std::find_if(info.segments.begin(), info.segments.end(),
+                                   [](const SegmentInfo& s) { return !s.appendable; });
+  ASSERT_NE(sealed, info.segments.end());
+  EXPECT_EQ(sealed->points, 20'000U);
+  EXPECT_TRUE(sealed->indexed);
+  EXPECT_GT(sealed->payload_links, 20'000U * 16);
+  // No links of its own: layer 0 holds five values a node (a count and m = 2 empty slots x 2);
+  // then the node tables (13 bytes), the payload-aware links and their offsets (4 bytes).
+  EXPECT_LT(info.memory.graph_ram,
+            20'000U * (5 * 4 + 13 + 4) + sealed->payload_links * 4 + 64 * 1024);
+
+  // Recall@10 against exact search over 50 queries, each filtered to one tenant (or none).
+  const auto recall = [&](bool filtered, std::uint64_t ef) {
+    double total = 0;
+    for (int q = 0; q < 50; ++q) {
+      SearchRequest s;
+      s.vector = vector();
+      s.limit = 10;
+      s.hnsw_ef = ef;
+      const Filter filter = test::filter_of(R"({"must": {"key": "tenant", "match": {"value": "t)" +
+                                            std::to_string(q % 4) + R"("}}})");
+      s.filter = filtered ? &filter : nullptr;
+      auto approximate = c->search(s);
+      s.exact = true;
+      auto exact = c->search(s);
+      EXPECT_TRUE(approximate.ok() && exact.ok());
+      std::set<PointId> want;
+      for (const ScoredPoint& p : *exact) {
+        want.insert(p.id);
+      }
+      std::size_t hit = 0;
+      for (const ScoredPoint& p : *approximate) {
+        hit += want.count(p.id);
+        EXPECT_TRUE(!filtered ||
+                    p.id.number() % 4 == static_cast<std::uint64_t>(q % 4)); // its tenant only
+      }
+      total += static_cast<double>(hit) / static_cast<double>(want.size());
+    }
+    return total / 50;
+  };
+  const double at_default = recall(true, 0);
+  std::cout << "tenant recall@10, default ef: " << at_default << "\n";
+  EXPECT_GE(at_default, 0.95);
+  // A narrow beam finds fewer: the tenant's graph answers, not a scan of its points.
+  const double narrow = recall(true, 10);
+  std::cout << "tenant recall@10, ef 10: " << narrow << "\n";
+  EXPECT_LT(narrow, at_default);
+  // Without a filter there is no graph to walk: the search scans, exactly.
+  EXPECT_EQ(recall(false, 10), 1.0);
 }
 
 } // namespace

@@ -239,5 +239,47 @@ TEST(Segments, PayloadIndexesCreatedOrDroppedDuringABuildReachTheNewSegment) {
   EXPECT_EQ(info.payload_schema.at("old").points, 1200U);
 }
 
+// m = 0 without payload_m builds no graph: the optimizer seals and merges the segments and is
+// done (it used to pick the same graphless segment for indexing at every step, for ever), and
+// searches scan exactly.
+TEST(Segments, WithMZeroTheOptimizerFinishesAndSearchesScan) {
+  Catalog catalog(test::engine_context(), CollectionConfig{});
+  ASSERT_TRUE(catalog
+                  .create_collection("c", Json::parse(R"({
+      "vectors": {"size": 8, "distance": "Euclid"},
+      "hnsw_config": {"m": 0},
+      "optimizers_config": {"indexing_threshold": 1, "default_segment_number": 2}})"))
+                  .ok());
+  auto c = *catalog.get("c");
+  std::vector<PointStruct> batch;
+  for (std::uint64_t i = 0; i < 300; ++i) {
+    batch.push_back(PointStruct{id(i), {{"", vec(i)}}, Json::object()});
+  }
+  ASSERT_TRUE(c->upsert(std::move(batch)).ok());
+  ASSERT_TRUE(c->optimize_now().ok());
+  const CollectionInfo info = c->info();
+  EXPECT_FALSE(info.optimizer.running);
+  EXPECT_EQ(info.memory.graph_ram, 0U);
+  std::size_t sealed = 0;
+  for (const SegmentInfo& s : info.segments) {
+    sealed += s.appendable ? 0 : 1;
+    EXPECT_TRUE(s.appendable || s.indexed); // nothing left to index
+  }
+  EXPECT_GE(sealed, 1U);
+  SearchRequest r;
+  r.vector = vec(7);
+  r.limit = 3;
+  auto hits = c->search(r);
+  ASSERT_TRUE(hits.ok());
+  ASSERT_EQ(hits->size(), 3U);
+  EXPECT_EQ((*hits)[0].id, id(7));
+  r.exact = true;
+  auto exact = c->search(r);
+  ASSERT_TRUE(exact.ok());
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*hits)[i].id, (*exact)[i].id);
+  }
+}
+
 } // namespace
 } // namespace vdb

@@ -559,5 +559,41 @@ TEST_F(BlockLinks, AreReadInPlaceFromAMappedFileAndFromFormat1) {
   EXPECT_FALSE(HnswGraph::load(plain_bytes, vectors_, scorer_, "g", 3).ok());
 }
 
+TEST_F(BlockLinks, AloneMakeAGraphPerValueSearchedFromGivenStarts) {
+  // m = 0 with payload_m: no links over all nodes, a graph per value, entered at its matches.
+  auto graph = HnswGraph::build_unlinked(vectors_, scorer_, {});
+  EXPECT_EQ(graph->nodes(), data_.n);
+  EXPECT_TRUE(graph->links(0, 0).empty());
+  ASSERT_EQ(graph->add_block_links(blocks_, 8), 20U);
+  EXPECT_GE(graph->block_link_count(), data_.n * 8);
+  HnswGraph::SearchOptions options;
+  options.block_links = true;
+  options.matches_only = true;
+  double total = 0;
+  std::vector<Neighbor> out;
+  for (std::size_t q = 0; q < 50; ++q) {
+    const float* query = &data_.queries[q * kGraphDim];
+    const std::vector<std::uint32_t>& block = blocks_[q % 20];
+    options.starts = block.data();
+    options.start_count = 8;
+    const auto value = [q](std::uint32_t i) { return i % 20 == q % 20; };
+    graph->search(query, 10, 64, value, out, options);
+    ASSERT_EQ(out.size(), 10U);
+    for (const Neighbor& n : out) {
+      EXPECT_TRUE(value(n.id)) << n.id;
+    }
+    total += recall(out, brute_force(data_, scorer_, query, 10, value));
+  }
+  EXPECT_GE(total / 50, 0.95);
+  // Saved and loaded like any graph, mapped or not.
+  std::string bytes;
+  graph->save(bytes);
+  auto file = std::make_shared<std::string>(bytes);
+  auto loaded = HnswGraph::load(*file, vectors_, scorer_, "graph.vdb", HnswGraph::kFormat, file);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ((*loaded)->block_link_count(), graph->block_link_count());
+  EXPECT_EQ((*loaded)->block_links(5), graph->block_links(5));
+}
+
 } // namespace
 } // namespace vdb
