@@ -9,6 +9,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <set>
 #include <thread>
 
 namespace vdb {
@@ -278,6 +279,80 @@ TEST(Segments, WithMZeroTheOptimizerFinishesAndSearchesScan) {
   ASSERT_TRUE(exact.ok());
   for (std::size_t i = 0; i < 3; ++i) {
     EXPECT_EQ((*hits)[i].id, (*exact)[i].id);
+  }
+}
+
+// m = 0 with payload_m: a search filtered to one tenant walks that tenant's graph from its
+// matches and returns only its points, the nearest ones; a range on the same key scans.
+TEST(Segments, WithMZeroATenantFilterWalksTheTenantsGraph) {
+  Catalog catalog(test::engine_context(), CollectionConfig{});
+  // full_scan_threshold 1 KB (32 vectors of 8 floats): the tenants' 1,000 points use the graph.
+  ASSERT_TRUE(catalog
+                  .create_collection("c", Json::parse(R"({
+      "vectors": {"size": 8, "distance": "Euclid"},
+      "hnsw_config": {"m": 0, "payload_m": 8, "ef_construct": 32, "full_scan_threshold": 1},
+      "optimizers_config": {"indexing_threshold": 10, "default_segment_number": 1}})"))
+                  .ok());
+  auto c = *catalog.get("c");
+  ASSERT_TRUE(c->create_payload_index(*JsonPath::parse("tenant"), PayloadFieldType::integer).ok());
+  std::mt19937 gen(11);
+  std::normal_distribution<float> normal;
+  const auto vector = [&] {
+    std::vector<float> v(8);
+    for (float& x : v) {
+      x = normal(gen);
+    }
+    return v;
+  };
+  std::vector<PointStruct> batch;
+  for (std::uint64_t i = 0; i < 2'000; ++i) {
+    batch.push_back(PointStruct{id(i), {{"", vector()}}, Json{{"tenant", i % 2}}});
+  }
+  ASSERT_TRUE(c->upsert(std::move(batch)).ok());
+  ASSERT_TRUE(c->optimize_now().ok());
+  std::uint64_t links = 0;
+  for (const SegmentInfo& s : c->info().segments) {
+    links += s.payload_links;
+  }
+  EXPECT_GT(links, 2'000U * 8);
+  std::size_t hit = 0;
+  std::size_t wanted = 0;
+  for (int q = 0; q < 20; ++q) {
+    const Filter tenant = filter_of(R"({"must": {"key": "tenant", "match": {"value": )" +
+                                    std::to_string(q % 2) + "}}}");
+    SearchRequest r;
+    r.vector = vector();
+    r.limit = 10;
+    r.filter = &tenant;
+    auto found = c->search(r);
+    r.exact = true;
+    auto exact = c->search(r);
+    ASSERT_TRUE(found.ok() && exact.ok());
+    ASSERT_EQ(found->size(), 10U);
+    std::set<PointId> want;
+    for (const ScoredPoint& p : *exact) {
+      want.insert(p.id);
+    }
+    for (const ScoredPoint& p : *found) {
+      EXPECT_EQ(p.id.number() % 2, static_cast<std::uint64_t>(q % 2));
+      hit += want.count(p.id);
+    }
+    wanted += want.size();
+  }
+  EXPECT_GE(static_cast<double>(hit) / static_cast<double>(wanted), 0.95);
+  // A range scans: exactly the exact search's results.
+  const Filter range = filter_of(R"({"must": {"key": "tenant", "range": {"gte": 1}}})");
+  SearchRequest r;
+  r.vector = vector();
+  r.limit = 10;
+  r.filter = &range;
+  auto found = c->search(r);
+  r.exact = true;
+  auto exact = c->search(r);
+  ASSERT_TRUE(found.ok() && exact.ok());
+  ASSERT_EQ(found->size(), exact->size());
+  for (std::size_t i = 0; i < found->size(); ++i) {
+    EXPECT_EQ((*found)[i].id, (*exact)[i].id);
   }
 }
 
