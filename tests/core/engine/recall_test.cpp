@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <iostream>
 #include <random>
 #include <set>
@@ -17,6 +18,31 @@ namespace {
 constexpr std::size_t kDim = 32;
 constexpr std::size_t kPoints = 20'000;
 constexpr std::size_t kClusters = 100;
+
+// Recall@k of one planned search against the exact search with the same request; `each`
+// is called with every point the planned search returned.
+double recall_of(const Collection& c, SearchRequest s,
+                 const std::function<void(const ScoredPoint&)>& each = {}) {
+  auto approximate = c.search(s);
+  s.exact = true;
+  auto exact = c.search(s);
+  EXPECT_TRUE(approximate.ok() && exact.ok());
+  if (!approximate.ok() || !exact.ok()) {
+    return 0;
+  }
+  std::set<PointId> want;
+  for (const ScoredPoint& p : *exact) {
+    want.insert(p.id);
+  }
+  std::size_t hit = 0;
+  for (const ScoredPoint& p : *approximate) {
+    hit += want.count(p.id);
+    if (each) {
+      each(p);
+    }
+  }
+  return want.empty() ? 1.0 : static_cast<double>(hit) / static_cast<double>(want.size());
+}
 
 class Recall : public ::testing::Test {
 protected:
@@ -92,19 +118,7 @@ protected:
         filter = test::filter_of(filter_json(cluster));
         s.filter = &filter;
       }
-      auto approximate = collection_->search(s);
-      s.exact = true;
-      auto exact = collection_->search(s);
-      EXPECT_TRUE(approximate.ok() && exact.ok());
-      std::set<PointId> want;
-      for (const ScoredPoint& p : *exact) {
-        want.insert(p.id);
-      }
-      std::size_t hit = 0;
-      for (const ScoredPoint& p : *approximate) {
-        hit += want.count(p.id);
-      }
-      total += want.empty() ? 1.0 : static_cast<double>(hit) / static_cast<double>(want.size());
+      total += recall_of(*collection_, s);
     }
     return total / 100;
   }
@@ -229,21 +243,10 @@ TEST(TenantGraphs, AFilterOnOneTenantWalksItsGraph) {
       const Filter filter = test::filter_of(R"({"must": {"key": "tenant", "match": {"value": "t)" +
                                             std::to_string(q % 4) + R"("}}})");
       s.filter = filtered ? &filter : nullptr;
-      auto approximate = c->search(s);
-      s.exact = true;
-      auto exact = c->search(s);
-      EXPECT_TRUE(approximate.ok() && exact.ok());
-      std::set<PointId> want;
-      for (const ScoredPoint& p : *exact) {
-        want.insert(p.id);
-      }
-      std::size_t hit = 0;
-      for (const ScoredPoint& p : *approximate) {
-        hit += want.count(p.id);
+      total += recall_of(*c, s, [&](const ScoredPoint& p) {
         EXPECT_TRUE(!filtered ||
                     p.id.number() % 4 == static_cast<std::uint64_t>(q % 4)); // its tenant only
-      }
-      total += static_cast<double>(hit) / static_cast<double>(want.size());
+      });
     }
     return total / 50;
   };
