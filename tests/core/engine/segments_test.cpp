@@ -315,25 +315,31 @@ TEST(Segments, WithMZeroATenantFilterWalksTheTenantsGraph) {
     links += s.payload_links;
   }
   EXPECT_GT(links, 2'000U * 8);
+  // The planned search and the exact one for the same random query under `filter`.
+  const auto planned_and_exact = [&](const Filter& filter) {
+    SearchRequest r;
+    r.vector = vector();
+    r.limit = 10;
+    r.filter = &filter;
+    auto found = c->search(r);
+    r.exact = true;
+    auto exact = c->search(r);
+    EXPECT_TRUE(found.ok() && exact.ok());
+    return std::make_pair(found.ok() ? *found : std::vector<ScoredPoint>{},
+                          exact.ok() ? *exact : std::vector<ScoredPoint>{});
+  };
   std::size_t hit = 0;
   std::size_t wanted = 0;
   for (int q = 0; q < 20; ++q) {
     const Filter tenant = filter_of(R"({"must": {"key": "tenant", "match": {"value": )" +
                                     std::to_string(q % 2) + "}}}");
-    SearchRequest r;
-    r.vector = vector();
-    r.limit = 10;
-    r.filter = &tenant;
-    auto found = c->search(r);
-    r.exact = true;
-    auto exact = c->search(r);
-    ASSERT_TRUE(found.ok() && exact.ok());
-    ASSERT_EQ(found->size(), 10U);
+    const auto [found, exact] = planned_and_exact(tenant);
+    ASSERT_EQ(found.size(), 10U);
     std::set<PointId> want;
-    for (const ScoredPoint& p : *exact) {
+    for (const ScoredPoint& p : exact) {
       want.insert(p.id);
     }
-    for (const ScoredPoint& p : *found) {
+    for (const ScoredPoint& p : found) {
       EXPECT_EQ(p.id.number() % 2, static_cast<std::uint64_t>(q % 2));
       hit += want.count(p.id);
     }
@@ -341,18 +347,11 @@ TEST(Segments, WithMZeroATenantFilterWalksTheTenantsGraph) {
   }
   EXPECT_GE(static_cast<double>(hit) / static_cast<double>(wanted), 0.95);
   // A range scans: exactly the exact search's results.
-  const Filter range = filter_of(R"({"must": {"key": "tenant", "range": {"gte": 1}}})");
-  SearchRequest r;
-  r.vector = vector();
-  r.limit = 10;
-  r.filter = &range;
-  auto found = c->search(r);
-  r.exact = true;
-  auto exact = c->search(r);
-  ASSERT_TRUE(found.ok() && exact.ok());
-  ASSERT_EQ(found->size(), exact->size());
-  for (std::size_t i = 0; i < found->size(); ++i) {
-    EXPECT_EQ((*found)[i].id, (*exact)[i].id);
+  const auto [found, exact] =
+      planned_and_exact(filter_of(R"({"must": {"key": "tenant", "range": {"gte": 1}}})"));
+  ASSERT_EQ(found.size(), exact.size());
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    EXPECT_EQ(found[i].id, exact[i].id);
   }
 }
 
