@@ -73,6 +73,10 @@ Expected<Bitmap> get_offsets(ByteReader& r, PointOffset slots) {
 
 template <class K> class PostingIndex : public FieldIndex {
 public:
+  /// A match of one value is that value's posting.
+  bool filter_is_lookup(const FieldCondition& condition) const noexcept override {
+    return std::holds_alternative<MatchValue>(condition.test);
+  }
   void set(PointOffset offset, const std::vector<const Json*>& values) override {
     remove(offset);
     std::vector<K> keys;
@@ -217,6 +221,11 @@ protected:
   const std::vector<K>& values_of(PointOffset offset) const {
     static const std::vector<K> kNone;
     return offset < values_.size() ? values_[offset] : kNone;
+  }
+  /// Whether the point holds `key` (its values are sorted).
+  bool holds(PointOffset offset, const K& key) const {
+    const auto& v = values_of(offset);
+    return std::binary_search(v.begin(), v.end(), key);
   }
   bool any_in(PointOffset offset, const std::vector<K>& keys) const {
     const auto& v = values_of(offset);
@@ -602,7 +611,7 @@ public:
   std::optional<bool> check(const FieldCondition& c, PointOffset offset) const override {
     if (const auto* m = std::get_if<MatchValue>(&c.test)) {
       if (const auto* s = std::get_if<std::string>(&m->value)) {
-        return any_in(offset, {*s});
+        return holds(offset, *s);
       }
     } else if (const auto* any = strings(c, true)) {
       return any_in(offset, *any);
@@ -737,7 +746,7 @@ public:
     if (b == nullptr) {
       return std::nullopt;
     }
-    return any_in(offset, {*b});
+    return holds(offset, *b);
   }
 
 protected:
@@ -799,7 +808,7 @@ public:
   std::optional<bool> check(const FieldCondition& c, PointOffset offset) const override {
     if (const auto* m = std::get_if<MatchValue>(&c.test)) {
       if (const auto* n = std::get_if<std::int64_t>(&m->value)) {
-        return any_in(offset, {*n});
+        return holds(offset, *n);
       }
     } else if (const auto* any = ints(c, true)) {
       return any_in(offset, *any);

@@ -54,6 +54,12 @@ public:
   virtual std::optional<Bitmap> filter(const FieldCondition& condition) const = 0;
   /// An estimate for the conditions filter() serves; nothing for the others.
   virtual std::optional<CardinalityEstimate> estimate(const FieldCondition& condition) const = 0;
+  /// Whether filter() answers `condition` with a bitmap the index holds (a match of one value:
+  /// its posting), so that it costs a copy rather than a build however many points it holds.
+  virtual bool filter_is_lookup(const FieldCondition& condition) const noexcept {
+    (void)condition;
+    return false;
+  }
   /// Whether the point at `offset` matches `condition`, read from the index's own copy of the
   /// point's values (O(values of the point)), or nothing when this index cannot tell exactly.
   /// Gives the same answers as filter(): plans use it instead of building a large bitmap.

@@ -31,12 +31,15 @@ FilterPlan::Node FilterPlan::compile_condition(const Condition& condition) const
   if (const auto* field = std::get_if<FieldCondition>(&condition.value)) {
     if (const FieldIndex* index = index_->find(field->key)) {
       if (mode_ == Mode::checks) {
-        // A large match set is cheaper to check per visited point than to build.
+        // A large match set is cheaper to check per visited point than to build, unless the
+        // index holds it already (one value's posting: a copy, cached, whose membership test
+        // is cheaper than the check of the point's values).
         const auto estimate = index->estimate(*field);
         const std::uint64_t small =
             std::max<std::uint64_t>(4096, source_->live().cardinality() / 32);
         // check() answers for any offset or for none, so offset 0 tells whether it serves this.
-        if (estimate && estimate->max > small && index->check(*field, 0).has_value()) {
+        if (estimate && estimate->max > small && !index->filter_is_lookup(*field) &&
+            index->check(*field, 0).has_value()) {
           node.kind = Node::Kind::index_check;
           node.condition = &condition;
           node.index = index;

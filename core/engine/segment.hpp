@@ -308,6 +308,11 @@ private:
   }
   /// How many candidates to fetch by code score for k results.
   static std::size_t oversampled(std::size_t k, const SegmentSearch& request) noexcept;
+  /// Where a walk of a graph with block links only starts: up to 8 matches of `plan` (written
+  /// to `starts`), the closest to `query` of a sample spread over the plan's candidates; the
+  /// count written (0: no match found).
+  std::size_t block_starts(const VectorColumn& column, const float* query, const FilterPlan& plan,
+                           std::uint32_t* starts) const;
   /// Candidates found on codes, best first, turned into k hits: re-ranked on the originals
   /// when the request says rescore.
   std::vector<SegmentHit> finish_quantized(const VectorColumn& column, const SegmentSearch& request,

@@ -22,6 +22,8 @@ struct BuildParams {
   /// (unset: the collection's default, m).
   bool payloads = false;
   std::optional<std::size_t> payload_m;
+  /// VDB only: index the dataset's tenant field, a keyword "t<i>" (the tenant suite).
+  bool tenants = false;
 };
 
 /// One query's filter, in the form each system takes it.
@@ -29,7 +31,8 @@ struct QueryFilter {
   const Filter* filter = nullptr;                  ///< as a VDB filter
   const std::vector<std::uint8_t>* mask = nullptr; ///< mask[id] != 0: matches
   const std::vector<std::uint32_t>* ids = nullptr; ///< the matching ids
-  bool post_filter = false; ///< hnswlib: search unfiltered, then keep the matches
+  bool post_filter = false;          ///< hnswlib: search unfiltered, then keep the matches
+  std::uint32_t tenant = UINT32_MAX; ///< the tenant suite: the one tenant the filter matches
 };
 
 class AnnIndex {
@@ -52,6 +55,9 @@ public:
 
 #ifdef VDB_BENCH_HNSWLIB
 std::unique_ptr<AnnIndex> make_hnswlib();
+/// One hnswlib index per tenant (the dataset's tenant field), as a library user would serve
+/// tenants: a filtered search is an unfiltered search of the filter's tenant's index.
+std::unique_ptr<AnnIndex> make_hnswlib_per_tenant();
 #endif
 #ifdef VDB_BENCH_FAISS
 std::unique_ptr<AnnIndex> make_faiss();

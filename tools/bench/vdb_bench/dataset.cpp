@@ -224,6 +224,16 @@ std::vector<std::uint32_t> ground_truth(const Dataset& d, std::size_t k, const s
   return out;
 }
 
+void assign_tenants(Dataset& d, std::size_t count, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<std::uint32_t> pick(0, static_cast<std::uint32_t>(count - 1));
+  d.tenants = count;
+  d.tenant.resize(d.size());
+  for (std::uint32_t& t : d.tenant) {
+    t = pick(gen);
+  }
+}
+
 std::vector<std::uint32_t>
 ground_truth_masked(const Dataset& d, std::size_t k,
                     const std::vector<const std::vector<std::uint8_t>*>& mask_of_query) {

@@ -23,6 +23,10 @@ struct Dataset {
   std::vector<std::int64_t> n_field;
   std::vector<std::int64_t> cpos_field;
   std::size_t clusters = 0;
+  /// The tenant suite's keyword field, per base vector: one of `tenants` values, drawn
+  /// uniformly (independent of the vector); empty outside that suite. See assign_tenants().
+  std::vector<std::uint32_t> tenant;
+  std::size_t tenants = 0;
 
   std::size_t size() const { return dim == 0 ? 0 : base.size() / dim; }
   std::size_t query_count() const { return dim == 0 ? 0 : queries.size() / dim; }
@@ -38,6 +42,10 @@ Dataset load_fashion_mnist(std::size_t queries = 1000,
 /// `n` vectors of `dim` floats around sqrt(n) cluster centres, normalised (cosine), with
 /// `queries` queries drawn the same way; fixed seed.
 Dataset make_clustered(std::size_t n, std::size_t dim, std::size_t queries, unsigned seed = 42);
+
+/// Gives every base vector one of `count` tenants, uniformly at random (fixed seed), so each
+/// tenant holds about 1/count of the points wherever they lie.
+void assign_tenants(Dataset& d, std::size_t count, unsigned seed = 7);
 
 /// An fvecs base file, an fvecs query file (L2).
 Dataset load_fvecs(const std::string& base, const std::string& queries);

@@ -7,37 +7,62 @@
 #include <hnswlib/hnswlib.h>
 
 #include <atomic>
+#include <numeric>
+#include <stdexcept>
 #include <thread>
 
 namespace vdb::bench {
 namespace {
+
+using Result = std::priority_queue<std::pair<float, hnswlib::labeltype>>;
+
+// The ids of a search's result, closest first.
+void fill(Result& result, std::size_t k, std::uint32_t* out) {
+  std::fill(out, out + k, UINT32_MAX);
+  std::size_t n = result.size();
+  while (!result.empty()) {
+    out[--n] = static_cast<std::uint32_t>(result.top().second);
+    result.pop();
+  }
+}
+
+std::unique_ptr<hnswlib::SpaceInterface<float>> space_for(const Dataset& d) {
+  if (d.metric == BenchMetric::l2) {
+    return std::make_unique<hnswlib::L2Space>(d.dim);
+  }
+  return std::make_unique<hnswlib::InnerProductSpace>(d.dim);
+}
+
+// Adds points ids[from..] to `index` on `threads` threads, labelled by their ids.
+void add_parallel(hnswlib::HierarchicalNSW<float>& index, const Dataset& d,
+                  const std::vector<std::uint32_t>& ids, std::size_t from, std::size_t threads) {
+  std::atomic<std::size_t> next{from};
+  std::vector<std::thread> pool;
+  for (std::size_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (std::size_t i = next.fetch_add(1); i < ids.size(); i = next.fetch_add(1)) {
+        index.addPoint(d.vector(ids[i]), ids[i]);
+      }
+    });
+  }
+  for (auto& th : pool) {
+    th.join();
+  }
+}
 
 class HnswlibIndex final : public AnnIndex {
 public:
   std::string name() const override { return "hnswlib"; }
 
   void build(const Dataset& d, const BuildParams& params) override {
-    if (d.metric == BenchMetric::l2) {
-      space_ = std::make_unique<hnswlib::L2Space>(d.dim);
-    } else {
-      space_ = std::make_unique<hnswlib::InnerProductSpace>(d.dim);
-    }
+    space_ = space_for(d);
     index_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), d.size(), params.m,
                                                                params.ef_construct);
     // As hnswlib's Python binding does: the first point alone, then the rest in parallel.
+    std::vector<std::uint32_t> ids(d.size());
+    std::iota(ids.begin(), ids.end(), 0U);
     index_->addPoint(d.vector(0), 0);
-    std::atomic<std::size_t> next{1};
-    std::vector<std::thread> pool;
-    for (std::size_t t = 0; t < params.threads; ++t) {
-      pool.emplace_back([&] {
-        for (std::size_t i = next.fetch_add(1); i < d.size(); i = next.fetch_add(1)) {
-          index_->addPoint(d.vector(i), i);
-        }
-      });
-    }
-    for (auto& th : pool) {
-      th.join();
-    }
+    add_parallel(*index_, d, ids, 1, params.threads);
   }
 
   void set_ef(std::size_t ef) override { index_->setEf(ef); }
@@ -139,7 +164,7 @@ public:
     while (top.size() > k) {
       top.pop();
     }
-    std::priority_queue<std::pair<float, hnswlib::labeltype>> result;
+    Result result;
     while (!top.empty()) {
       result.emplace(top.top().first, h.getExternalLabel(top.top().second));
       top.pop();
@@ -149,22 +174,66 @@ public:
   }
 
 private:
-  static void fill(std::priority_queue<std::pair<float, hnswlib::labeltype>>& result, std::size_t k,
-                   std::uint32_t* out) {
-    std::fill(out, out + k, UINT32_MAX);
-    std::size_t n = result.size();
-    while (!result.empty()) {
-      out[--n] = static_cast<std::uint32_t>(result.top().second);
-      result.pop();
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;
+};
+
+// One index per tenant, each built as HnswlibIndex builds its one (first point, then the rest
+// in parallel), one tenant after another.
+class PerTenantIndex final : public AnnIndex {
+public:
+  std::string name() const override { return "hnswlib-per-tenant"; }
+
+  void build(const Dataset& d, const BuildParams& params) override {
+    if (d.tenant.empty()) {
+      throw std::runtime_error("hnswlib-per-tenant needs the tenant suite's tenant field");
+    }
+    space_ = space_for(d);
+    std::vector<std::vector<std::uint32_t>> members(d.tenants);
+    for (std::uint32_t i = 0; i < d.tenant.size(); ++i) {
+      members[d.tenant[i]].push_back(i);
+    }
+    indexes_.clear();
+    for (const std::vector<std::uint32_t>& ids : members) {
+      auto index = std::make_unique<hnswlib::HierarchicalNSW<float>>(
+          space_.get(), std::max<std::size_t>(1, ids.size()), params.m, params.ef_construct);
+      if (!ids.empty()) {
+        index->addPoint(d.vector(ids[0]), ids[0]);
+        add_parallel(*index, d, ids, 1, params.threads);
+      }
+      indexes_.push_back(std::move(index));
     }
   }
 
+  void set_ef(std::size_t ef) override {
+    for (auto& index : indexes_) {
+      index->setEf(ef);
+    }
+  }
+
+  /// Without a filter there is no one tenant to search.
+  void search(const float* /*query*/, std::size_t k, std::uint32_t* out) override {
+    std::fill(out, out + k, UINT32_MAX);
+  }
+
+  bool search_filtered(const float* query, std::size_t k, const QueryFilter& filter,
+                       std::uint32_t* out) override {
+    if (filter.tenant >= indexes_.size()) {
+      return false; // not a filter on one tenant
+    }
+    Result result = indexes_[filter.tenant]->searchKnn(query, k);
+    fill(result, k, out);
+    return true;
+  }
+
+private:
   std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
-  std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;
+  std::vector<std::unique_ptr<hnswlib::HierarchicalNSW<float>>> indexes_;
 };
 
 } // namespace
 
 std::unique_ptr<AnnIndex> make_hnswlib() { return std::make_unique<HnswlibIndex>(); }
+std::unique_ptr<AnnIndex> make_hnswlib_per_tenant() { return std::make_unique<PerTenantIndex>(); }
 
 } // namespace vdb::bench

@@ -19,6 +19,10 @@
 //            --selectivities 0.5,0.1,... --filter-queries N (default 200) --filter-runs N
 //            (timed passes per filtered row, default --runs) --baseline-filter-efs 200,400
 //            (hnswlib's in-graph filter also at these ef, as rows hnswlib-ef200, ...))
+//            --tenants 10,20 (any dataset: the tenant suite, a keyword field with that many
+//            tenants and each query filtered on one; VDB with one graph and with a graph per
+//            tenant (m 0, "vdb-tenants"), hnswlib's filter, one hnswlib index per tenant
+//            ("hnswlib-per-tenant"), the subset scan; --filter-queries and --filter-runs apply)
 #include "core/plugin_host/plugin_registry.hpp"
 #include "tools/bench/bench_plugins.hpp"
 #include "tools/bench/vdb_bench/ann_index.hpp"
@@ -70,6 +74,7 @@ struct Options {
   std::optional<std::size_t> filter_runs;       ///< timed passes per filtered row (default: runs)
   std::vector<std::size_t> baseline_filter_efs; ///< hnswlib's filter also at these ef
   std::vector<double> selectivities{0.5, 0.1, 0.01, 0.001, 0.0001};
+  std::vector<std::size_t> tenants; ///< the tenant suite's tenant counts (empty: not run)
 };
 
 double seconds_since(Clock::time_point start) {
@@ -143,6 +148,9 @@ std::unique_ptr<AnnIndex> make(const std::string& system, const PluginRegistry& 
 #ifdef VDB_BENCH_HNSWLIB
   if (system == "hnswlib") {
     return make_hnswlib();
+  }
+  if (system == "hnswlib-per-tenant") {
+    return make_hnswlib_per_tenant();
   }
 #endif
 #ifdef VDB_BENCH_FAISS
@@ -256,6 +264,9 @@ Options parse(int argc, char** argv) {
     } else if (a == "--baseline-filter-efs") {
       for (const auto& v : list(value()))
         o.baseline_filter_efs.push_back(std::stoul(v));
+    } else if (a == "--tenants") {
+      for (const auto& v : list(value()))
+        o.tenants.push_back(std::stoul(v));
     } else if (a == "--filter-runs")
       o.filter_runs = std::stoul(value());
     else if (a == "--filter-queries")
@@ -307,6 +318,81 @@ void write_plot(const std::string& path, const std::string& title, const Json& r
   }
 }
 
+// Every system searches filtered at ef = ef_construct, the default, except the extra hnswlib
+// rows "hnswlib-efN", which show what its filter reaches with a wider beam.
+std::size_t filter_ef(const Options& o, const std::string& name) {
+  constexpr std::string_view kWider = "hnswlib-ef";
+  return name.rfind(kWider, 0) == 0 ? std::stoul(name.substr(kWider.size())) : o.build.ef_construct;
+}
+
+// Times `systems` on the queries' `filters` (one per query, the first filters.size() queries),
+// interleaved like the unfiltered sweep: each run times every system in turn. Prints and
+// reports each system's recall@10 against the exact filtered ground truth and its median QPS,
+// in rows labelled `label` with `selectivity` and the fields of `extra`.
+void time_filtered(const Options& o, const Dataset& d,
+                   const std::vector<std::pair<std::string, AnnIndex*>>& systems,
+                   const std::vector<QueryFilter>& filters, const std::string& label,
+                   double selectivity, const Json& extra, Json& report) {
+  const std::size_t k = kTopK;
+  const std::size_t queries = filters.size();
+  std::vector<const std::vector<std::uint8_t>*> masks(queries, nullptr);
+  double matching = 0;
+  for (std::size_t q = 0; q < queries; ++q) {
+    masks[q] = filters[q].mask;
+    matching += static_cast<double>(filters[q].ids->size());
+  }
+  const std::vector<std::uint32_t> truth = ground_truth_masked(d, k, masks);
+  std::map<std::string, std::vector<std::uint32_t>> got;
+  std::map<std::string, std::vector<double>> qps;
+  std::set<std::string> unsupported;
+  for (std::size_t run_i = 0; run_i < o.filter_runs.value_or(o.runs); ++run_i) {
+    for (const auto& [name, index] : systems) {
+      if (unsupported.count(name) != 0) {
+        continue;
+      }
+      index->set_ef(filter_ef(o, name));
+      got[name].resize(queries * k);
+      bool supported = true;
+      // A pass repeats the queries for at least kMinPass: at a few hundred thousand queries
+      // per second one pass over them is shorter than the cache misses of its first query
+      // after another system's pass.
+      std::size_t done = 0;
+      const auto start = Clock::now();
+      do {
+        for (std::size_t q = 0; q < queries && supported; ++q) {
+          QueryFilter f = filters[q];
+          f.post_filter = name == "hnswlib-postfilter";
+          supported = index->search_filtered(d.query(q), k, f, &got[name][q * k]);
+        }
+        done += queries;
+      } while (supported && seconds_since(start) < kMinPass);
+      qps[name].push_back(static_cast<double>(done) / seconds_since(start));
+      if (!supported) {
+        unsupported.insert(name);
+      }
+    }
+  }
+  std::printf("\n%-11s %8s %-20s %8s %10s\n", "filter", "select.", "system", "recall", "QPS");
+  for (const auto& [name, index] : systems) {
+    if (unsupported.count(name) != 0) {
+      continue;
+    }
+    const double r = recall_at(got[name], truth, queries, k);
+    const double m = median(qps[name]);
+    std::printf("%-11s %7.2f%% %-20s %8.4f %10.0f\n", label.c_str(), selectivity * 100,
+                name.c_str(), r, m);
+    Json row{{"system", name},
+             {"filter", label},
+             {"selectivity", selectivity},
+             {"matching_points", matching / static_cast<double>(queries)},
+             {"ef", filter_ef(o, name)},
+             {"recall", r},
+             {"qps", m}};
+    row.update(extra);
+    report["rows"].push_back(row);
+  }
+}
+
 // The filtered suite: range filters on `n` (independent of the vectors) and on `cpos` (tied to
 // the clusters, placed on clusters away from the query's: the hard case), at each selectivity,
 // every system at its default ef (ef_construct).
@@ -316,15 +402,7 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
     std::cerr << "the filtered suite needs a synthetic dataset (payload fields)\n";
     return;
   }
-  const std::size_t k = kTopK;
   const std::size_t queries = std::min(o.filter_queries, d.query_count());
-  // Every system searches at ef = ef_construct, the default, except the extra hnswlib rows
-  // "hnswlib-efN", which show what its filter reaches with a wider beam.
-  const auto filter_ef = [&o](const std::string& name) -> std::size_t {
-    constexpr std::string_view kWider = "hnswlib-ef";
-    return name.rfind(kWider, 0) == 0 ? std::stoul(name.substr(kWider.size()))
-                                      : o.build.ef_construct;
-  };
   auto exact = make("exact-subset", plugins, o.distance);
   exact->build(d, o.build);
   // VDB filters with its payload indexes, which the unfiltered comparison leaves out: build it
@@ -349,7 +427,6 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
     with_payloads[name] = std::move(again);
   }
   const std::int64_t per_cluster = 100'000 / static_cast<std::int64_t>(d.clusters);
-  std::printf("\n%-10s %8s %-20s %8s %10s\n", "filter", "select.", "system", "recall", "QPS");
   for (const bool correlated : {false, true}) {
     for (const double selectivity : o.selectivities) {
       const auto width =
@@ -385,15 +462,6 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
         }
         filters[q] = QueryFilter{&shared.filter, &shared.mask, &shared.ids};
       }
-      std::vector<const std::vector<std::uint8_t>*> masks(queries, nullptr);
-      for (std::size_t q = 0; q < queries; ++q) {
-        masks[q] = filters[q].mask;
-      }
-      const std::vector<std::uint32_t> truth = ground_truth_masked(d, k, masks);
-      double matching = 0;
-      for (const QueryFilter& f : filters) {
-        matching += static_cast<double>(f.ids->size());
-      }
       std::vector<std::pair<std::string, AnnIndex*>> systems;
       for (auto& [name, index] : built) {
         const auto with = with_payloads.find(name);
@@ -406,55 +474,87 @@ void run_filtered(const Options& o, const Dataset& d, const PluginRegistry& plug
         }
       }
       systems.emplace_back("exact-subset", exact.get());
-      // Interleaved like the unfiltered sweep: each run times every system in turn.
-      std::map<std::string, std::vector<std::uint32_t>> got;
-      std::map<std::string, std::vector<double>> qps;
-      std::set<std::string> unsupported;
-      for (std::size_t run_i = 0; run_i < o.filter_runs.value_or(o.runs); ++run_i) {
-        for (const auto& [name, index] : systems) {
-          if (unsupported.count(name) != 0) {
-            continue;
-          }
-          index->set_ef(filter_ef(name));
-          got[name].resize(queries * k);
-          bool supported = true;
-          // A pass repeats the queries for at least kMinPass: at a few hundred thousand
-          // queries per second one pass over them is shorter than the cache misses of its
-          // first query after another system's pass.
-          std::size_t done = 0;
-          const auto start = Clock::now();
-          do {
-            for (std::size_t q = 0; q < queries && supported; ++q) {
-              QueryFilter f = filters[q];
-              f.post_filter = name == "hnswlib-postfilter";
-              supported = index->search_filtered(d.query(q), k, f, &got[name][q * k]);
-            }
-            done += queries;
-          } while (supported && seconds_since(start) < kMinPass);
-          qps[name].push_back(static_cast<double>(done) / seconds_since(start));
-          if (!supported) {
-            unsupported.insert(name);
-          }
-        }
-      }
-      for (const auto& [name, index] : systems) {
-        if (unsupported.count(name) != 0) {
-          continue;
-        }
-        const double r = recall_at(got[name], truth, queries, k);
-        const double m = median(qps[name]);
-        std::printf("%-10s %7.2f%% %-20s %8.4f %10.0f\n", correlated ? "correlated" : "independent",
-                    selectivity * 100, name.c_str(), r, m);
-        report["rows"].push_back({{"system", name},
-                                  {"filter", correlated ? "correlated" : "independent"},
-                                  {"selectivity", selectivity},
-                                  {"matching_points", matching / static_cast<double>(queries)},
-                                  {"ef", filter_ef(name)},
-                                  {"recall", r},
-                                  {"qps", m}});
-      }
+      time_filtered(o, d, systems, filters, correlated ? "correlated" : "independent", selectivity,
+                    Json::object(), report);
     }
   }
+}
+
+// The tenant suite (--tenants T,...): a keyword field `tenant` with T values, each held by about
+// 1/T of the points at random (independent of the vectors), and each query filtered on one
+// tenant (`must: {key: tenant, match: {value}}`), Qdrant's multitenancy case. Per T: VDB in its
+// default layout (one graph over the segment, with payload-aware links per tenant: payload_m)
+// and in the tenant layout ("vdb-tenants": m 0, a graph per tenant only), both built again with
+// a keyword index on `tenant`; hnswlib's in-graph filter on its one graph; one hnswlib index per
+// tenant ("hnswlib-per-tenant", what a library user would build); and the subset scan.
+void run_tenants(const Options& o, Dataset& d, const PluginRegistry& plugins,
+                 std::map<std::string, std::unique_ptr<AnnIndex>>& built, Json& report) {
+  const std::size_t queries = std::min(o.filter_queries, d.query_count());
+  for (const std::size_t count : o.tenants) {
+    assign_tenants(d, count);
+    std::vector<std::vector<std::uint32_t>> ids(count);
+    std::vector<std::vector<std::uint8_t>> masks(count, std::vector<std::uint8_t>(d.size(), 0));
+    for (std::uint32_t i = 0; i < d.size(); ++i) {
+      ids[d.tenant[i]].push_back(i);
+      masks[d.tenant[i]][i] = 1;
+    }
+    std::vector<Filter> by_tenant;
+    for (std::uint32_t t = 0; t < count; ++t) {
+      by_tenant.push_back(*parse_filter(
+          Json{{"must", {{"key", "tenant"}, {"match", {{"value", tenant_value(t)}}}}}}));
+    }
+    std::vector<QueryFilter> filters(queries);
+    for (std::size_t q = 0; q < queries; ++q) {
+      const auto t = static_cast<std::uint32_t>(q % count);
+      filters[q] = QueryFilter{&by_tenant[t], &masks[t], &ids[t]};
+      filters[q].tenant = t;
+    }
+    // The layouts that need the tenant field, built for this T on all threads.
+    std::vector<std::pair<std::string, std::unique_ptr<AnnIndex>>> layouts;
+    const auto build = [&](const std::string& name, const std::string& system, BuildParams p) {
+      auto index = make(system, plugins, o.distance);
+      const std::size_t before = resident_anonymous();
+      const auto start = Clock::now();
+      index->build(d, p);
+      const double took = seconds_since(start);
+      const std::size_t after = resident_anonymous();
+      std::cerr << name << ": built for " << count << " tenants in " << took << " s\n";
+      report["rows"].push_back({{"system", name},
+                                {"tenants", count},
+                                {"m", p.m},
+                                {"payload_m", p.payload_m ? Json(*p.payload_m) : Json()},
+                                {"build_seconds_all_threads", took},
+                                {"build_threads", p.threads},
+                                {"memory_bytes", after > before ? after - before : 0}});
+      layouts.emplace_back(name, std::move(index));
+    };
+    BuildParams p = o.build;
+    p.tenants = true;
+    if (built.count("vdb") != 0) {
+      build("vdb", "vdb", p);
+      BuildParams tenant_layout = p;
+      tenant_layout.m = 0;
+      tenant_layout.payload_m = o.build.payload_m.value_or(o.build.m);
+      build("vdb-tenants", "vdb", tenant_layout);
+    }
+    if (built.count("hnswlib") != 0) {
+      build("hnswlib-per-tenant", "hnswlib-per-tenant", o.build);
+    }
+    auto exact = make("exact-subset", plugins, o.distance);
+    exact->build(d, o.build);
+    std::vector<std::pair<std::string, AnnIndex*>> systems;
+    for (const auto& [name, index] : layouts) {
+      systems.emplace_back(name, index.get());
+    }
+    if (const auto h = built.find("hnswlib"); h != built.end()) {
+      systems.emplace_back("hnswlib", h->second.get());
+    }
+    systems.emplace_back("exact-subset", exact.get());
+    time_filtered(o, d, systems, filters, "tenant", 1.0 / static_cast<double>(count),
+                  Json{{"tenants", count}}, report);
+  }
+  d.tenant.clear();
+  d.tenants = 0;
 }
 
 int run(int argc, char** argv) {
@@ -643,6 +743,9 @@ int run(int argc, char** argv) {
   report["summary"] = summary;
   if (o.filtered) {
     run_filtered(o, d, plugins, built, report);
+  }
+  if (!o.tenants.empty()) {
+    run_tenants(o, d, plugins, built, report);
   }
   if (!o.json_path.empty()) {
     std::ofstream(o.json_path) << report.dump(2) << "\n";

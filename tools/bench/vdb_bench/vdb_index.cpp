@@ -58,14 +58,27 @@ void VdbIndex::build(const Dataset& d, const BuildParams& params) {
   }
   collection_ = *catalog_->get("bench");
   const bool payloads = params.payloads && !d.n_field.empty();
+  const bool tenants = params.tenants && !d.tenant.empty();
+  const auto index = [&](const char* key, PayloadFieldType type) {
+    auto made = collection_->create_payload_index(*JsonPath::parse(key), type);
+    if (!made) {
+      throw std::runtime_error(made.error().message);
+    }
+  };
   if (payloads) {
-    (void)collection_->create_payload_index(*JsonPath::parse("n"), PayloadFieldType::integer);
-    (void)collection_->create_payload_index(*JsonPath::parse("cpos"), PayloadFieldType::integer);
+    index("n", PayloadFieldType::integer);
+    index("cpos", PayloadFieldType::integer);
+  }
+  if (tenants) {
+    index("tenant", PayloadFieldType::keyword);
   }
   std::vector<PointStruct> points;
   points.reserve(d.size());
   for (std::size_t i = 0; i < d.size(); ++i) {
     Json payload = payloads ? Json{{"n", d.n_field[i]}, {"cpos", d.cpos_field[i]}} : Json::object();
+    if (tenants) {
+      payload["tenant"] = tenant_value(d.tenant[i]);
+    }
     points.push_back(PointStruct{PointId::from_number(i),
                                  {{"", std::vector<float>(d.vector(i), d.vector(i) + d.dim)}},
                                  std::move(payload)});

@@ -9,6 +9,9 @@
 
 namespace vdb::bench {
 
+/// The tenant suite's keyword value for tenant `i`: "t<i>".
+inline std::string tenant_value(std::uint32_t i) { return "t" + std::to_string(i); }
+
 /// How "vdb-int8" variants search: scalar int8 codes, re-ranked on the originals or not.
 struct Int8Mode {
   bool enabled = false;
