@@ -521,15 +521,25 @@ std::size_t Segment::block_starts(const VectorColumn& column, const float* query
   const auto usable = [&](PointOffset offset) {
     return live_.contains(offset) && column.present.contains(offset) && plan.matches(offset);
   };
+  // Spread over the candidates' offsets: the first candidate at or after each of kStartSamples
+  // evenly spaced offsets (a jump of the iterator each; Roaring's select by rank walks the
+  // bitmap's words and took 200 us for 64 samples of a 6,000-point tenant).
   const Bitmap& candidates = plan.candidates();
-  const std::uint64_t count = candidates.cardinality();
-  for (std::uint64_t i = 0; i < kStartSamples && i < count; ++i) {
-    std::uint32_t offset = 0;
-    const auto rank =
-        static_cast<std::uint32_t>(i * count / std::min<std::uint64_t>(count, kStartSamples));
-    if (candidates.select(rank, &offset) && usable(offset)) {
-      ranked.emplace_back(0.0F, offset);
-      pointers.push_back(column.pointers[offset]);
+  if (!candidates.isEmpty()) {
+    const std::uint64_t low = candidates.minimum();
+    const std::uint64_t span = std::uint64_t{candidates.maximum()} - low + 1;
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(&candidates.roaring, &it);
+    for (std::uint64_t i = 0; i < kStartSamples; ++i) {
+      const auto at = static_cast<std::uint32_t>(low + i * span / kStartSamples);
+      if (!roaring_move_uint32_iterator_equalorlarger(&it, at)) {
+        break;
+      }
+      const PointOffset offset = it.current_value;
+      if ((ranked.empty() || ranked.back().second != offset) && usable(offset)) {
+        ranked.emplace_back(0.0F, offset);
+        pointers.push_back(column.pointers[offset]);
+      }
     }
   }
   if (ranked.empty()) {

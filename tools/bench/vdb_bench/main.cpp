@@ -543,6 +543,7 @@ void run_tenants(const Options& o, Dataset& d, const PluginRegistry& plugins,
     auto exact = make("exact-subset", plugins, o.distance);
     exact->build(d, o.build);
     std::vector<std::pair<std::string, AnnIndex*>> systems;
+    systems.reserve(layouts.size() + 2);
     for (const auto& [name, index] : layouts) {
       systems.emplace_back(name, index.get());
     }
