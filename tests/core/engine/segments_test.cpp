@@ -355,5 +355,71 @@ TEST(Segments, WithMZeroATenantFilterWalksTheTenantsGraph) {
   }
 }
 
+// A tenant of fewer points than full_scan_threshold's, but of more than half of them: on an m 0
+// graph its walk answers (cheaper than a scan of the tenant), on an m 16 graph the scan does.
+TEST(Segments, WithMZeroATenantOverHalfTheScanThresholdWalks) {
+  // 32 floats: full_scan_threshold 250 KB is 2,000 points, and a tenant holds 1,500.
+  const auto results_at_ef_10 = [](int m) {
+    Catalog catalog(test::engine_context(), CollectionConfig{});
+    EXPECT_TRUE(catalog
+                    .create_collection(
+                        "c", Json{{"vectors", {{"size", 32}, {"distance", "Euclid"}}},
+                                  {"hnsw_config",
+                                   {{"m", m},
+                                    {"payload_m", 8},
+                                    {"ef_construct", 32},
+                                    {"full_scan_threshold", 250}}},
+                                  {"optimizers_config",
+                                   {{"indexing_threshold", 10}, {"default_segment_number", 1}}}})
+                    .ok());
+    auto c = *catalog.get("c");
+    EXPECT_TRUE(
+        c->create_payload_index(*JsonPath::parse("tenant"), PayloadFieldType::keyword).ok());
+    std::mt19937 gen(5);
+    std::normal_distribution<float> normal;
+    const auto vector = [&] {
+      std::vector<float> v(32);
+      for (float& x : v) {
+        x = normal(gen);
+      }
+      return v;
+    };
+    std::vector<PointStruct> batch;
+    for (std::uint64_t i = 0; i < 3'000; ++i) {
+      batch.push_back(PointStruct{id(i), {{"", vector()}}, Json{{"tenant", i % 2 ? "b" : "a"}}});
+    }
+    EXPECT_TRUE(c->upsert(std::move(batch)).ok());
+    EXPECT_TRUE(c->optimize_now().ok());
+    // How many of 20 queries at ef 10 return exactly the exact search's ids.
+    const Filter tenant = filter_of(R"({"must": {"key": "tenant", "match": {"value": "a"}}})");
+    int same = 0;
+    for (int q = 0; q < 20; ++q) {
+      SearchRequest r;
+      r.vector = vector();
+      r.limit = 10;
+      r.hnsw_ef = 10;
+      r.filter = &tenant;
+      auto found = c->search(r);
+      r.exact = true;
+      auto exact = c->search(r);
+      EXPECT_TRUE(found.ok() && exact.ok());
+      if (!found.ok() || !exact.ok()) {
+        continue;
+      }
+      for (const ScoredPoint& p : *found) {
+        EXPECT_EQ(p.id.number() % 2, 0U); // tenant "a" only
+      }
+      bool equal = found->size() == exact->size();
+      for (std::size_t i = 0; equal && i < found->size(); ++i) {
+        equal = (*found)[i].id == (*exact)[i].id;
+      }
+      same += equal ? 1 : 0;
+    }
+    return same;
+  };
+  EXPECT_LT(results_at_ef_10(0), 20);  // the tenant's graph answered: a narrow beam misses some
+  EXPECT_EQ(results_at_ef_10(16), 20); // scanned: exact every time
+}
+
 } // namespace
 } // namespace vdb
