@@ -708,7 +708,7 @@ Expected<std::vector<ScoredPoint>> Collection::search_locked(const SearchRequest
   s.ef = request.hnsw_ef;
   s.exact = request.exact;
   s.quantization = request.quantization;
-  s.full_scan_points = hnsw.full_scan_threshold * 1024 / (params.size * sizeof(float));
+  s.full_scan_points = hnsw.full_scan_points(params.size);
 
   const ScoreRule rule{params.distance};
   struct Hit {

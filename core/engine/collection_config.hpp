@@ -25,6 +25,13 @@ struct HnswConfig {
   std::uint32_t max_indexing_threads = 0;     ///< 0: all cores
   bool on_disk = false;
   std::optional<std::uint32_t> payload_m; ///< unset: m
+
+  /// full_scan_threshold as a number of vectors of `dim` floats.
+  std::uint64_t full_scan_points(std::size_t dim) const noexcept {
+    return full_scan_threshold * 1024 / (dim * sizeof(float));
+  }
+  /// The payload-aware links' m: payload_m, or m when it is unset.
+  std::uint32_t block_m() const noexcept { return payload_m.value_or(m); }
 };
 
 struct OptimizersConfig {

@@ -46,10 +46,12 @@ constexpr double kBlockLinksBelow = 8.0;
 constexpr std::size_t kBlockStarts = 8;
 constexpr std::size_t kStartSamples = 64;
 
-// Whether every match of `filter` shares a linked payload value with the graph's other matches:
-// a top-level `must` condition matching one value, or a range, on a key whose values were
-// linked (HnswGraph::block_keys).
-bool linked_by_blocks(const Filter& filter, const std::vector<std::string>& keys) {
+// Whether `filter` has a top-level `must` condition on a key whose values were linked
+// (HnswGraph::block_keys) that matches one value, or with `ranges` also a range: every match
+// then shares a linked value with the graph's other matches. One value's matches are one
+// block; a range may span several, which a graph of payload-aware links only does not join
+// (measured: recall 0.9365 on a cluster-tied 10% range of the 200k x 128 set).
+bool must_on_linked_key(const Filter& filter, const std::vector<std::string>& keys, bool ranges) {
   for (const Condition& c : filter.must) {
     const auto* field = std::get_if<FieldCondition>(&c.value);
     if (field == nullptr ||
@@ -57,35 +59,18 @@ bool linked_by_blocks(const Filter& filter, const std::vector<std::string>& keys
       continue;
     }
     if (std::holds_alternative<MatchValue>(field->test) ||
-        std::holds_alternative<NumericRange>(field->test) ||
-        std::holds_alternative<DatetimeRange>(field->test)) {
+        (ranges && (std::holds_alternative<NumericRange>(field->test) ||
+                    std::holds_alternative<DatetimeRange>(field->test)))) {
       return true;
     }
   }
   return false;
 }
 
-// Whether `filter` has a top-level `must` condition matching one value of a linked key: its
-// matches are one block, linked to each other (a range may span several blocks, which a graph
-// of payload-aware links only does not join: measured, recall 0.9365 on a cluster-tied 10%
-// range of the 200k x 128 set).
 // The fewest points a block needs to get payload-aware links (as Qdrant: a quarter of
-// full_scan_threshold's points). A filter on one linked value walks its block's graph from this
-// many matches on, not from full_scan_threshold's: the walk costs about the same whatever the
-// block's size, a scan grows with it (vdb-bench's tenant suite, docs/benchmarks.md).
+// full_scan_threshold's points).
 std::uint64_t linked_block_points(std::uint64_t full_scan_points, std::uint32_t payload_m) {
   return std::max<std::uint64_t>(full_scan_points / 4, 2ULL * payload_m);
-}
-
-bool in_one_block(const Filter& filter, const std::vector<std::string>& keys) {
-  for (const Condition& c : filter.must) {
-    const auto* field = std::get_if<FieldCondition>(&c.value);
-    if (field != nullptr && std::holds_alternative<MatchValue>(field->test) &&
-        std::find(keys.begin(), keys.end(), field->key.to_string()) != keys.end()) {
-      return true;
-    }
-  }
-  return false;
 }
 
 Metric metric_of(Distance d) {
@@ -595,8 +580,8 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
   // m = 0 with payload_m: the graph has only the blocks' links (one graph per tenant), so only a
   // filter on one linked value has a graph to walk; any other search scans, as in Qdrant.
   const bool blocks_only = column.hnsw.m == 0;
-  const bool one_block = filtered && in_one_block(*request.filter, graph->block_keys());
-  if (blocks_only && !one_block) {
+  if (blocks_only && !(filtered && must_on_linked_key(*request.filter, graph->block_keys(),
+                                                      /*ranges=*/false))) {
     return scan();
   }
   // Below this many matches, brute force over them. On a graph of the blocks' links only, a
@@ -610,8 +595,7 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
   const std::uint64_t scan_below =
       blocks_only ? std::min<std::uint64_t>(
                         request.full_scan_points,
-                        2 * linked_block_points(request.full_scan_points,
-                                                column.hnsw.payload_m.value_or(column.hnsw.m)))
+                        2 * linked_block_points(request.full_scan_points, column.hnsw.block_m()))
                   : request.full_scan_points;
   if (!filtered) {
     if (column.present.cardinality() < request.full_scan_points) {
@@ -632,10 +616,9 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
       } else if (e.min > scan_below) {
         matching = e.min;
       } else {
-        // Sample live points against the filter (fixed seed: the same query plans the
-        // same). Offsets are drawn from all slots and deleted ones skipped: selecting
-        // the i-th live point costs a walk of the live bitmap's containers per
-        // sample.
+        // Sample live points against the filter (fixed seed: the same query plans the same).
+        // Offsets are drawn from all slots and deleted ones skipped: selecting the i-th live
+        // point costs a walk of the live bitmap's containers per sample.
         std::mt19937 gen(static_cast<unsigned>(id_));
         const std::uint64_t total = live_.cardinality();
         std::uint64_t hits = 0;
@@ -662,8 +645,8 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
   std::vector<Neighbor> found;
   const std::size_t ef = request.ef != 0 ? request.ef : column.hnsw.ef_construct;
   const Bitmap& present = column.present;
-  // The filtered searches count the points they check and accept: the share accepted
-  // tells whether the matches lie where the beam went.
+  // The filtered searches count the points they check and accept: the share accepted tells
+  // whether the matches lie where the beam went.
   struct Counts {
     std::uint64_t checked = 0;
     std::uint64_t accepted = 0;
@@ -676,23 +659,21 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
       return ok;
     };
   };
-  // A filtered search stops once it has scored more vectors than a scan of the
-  // matches would (about kVisitCost times fewer), and the scan answers instead: the
-  // matches lie away from the query, where the beam finds them slowly.
+  // A filtered search stops once it has scored more vectors than a scan of the matches would
+  // (about kVisitCost times fewer), and the scan answers instead: the matches lie away from the
+  // query, where the beam finds them slowly.
   const auto matching = static_cast<std::size_t>(p * static_cast<double>(live_.cardinality()));
   const std::size_t budget =
       filtered ? static_cast<std::size_t>(static_cast<double>(matching) / kVisitCost)
                : std::numeric_limits<std::size_t>::max();
   const auto check = plan.check_data(); // prefetched with each neighbour's vector
-  // A selective filter whose matches are linked to each other (payload-aware links)
-  // is searched among its matches only once half the beam holds matches; other
-  // filters route through refused points all the way.
+  // A selective filter whose matches are linked to each other (payload-aware links) is searched
+  // among its matches only once half the beam holds matches; other filters route through
+  // refused points all the way.
   bool matches_only = filtered && p * 2.0 * static_cast<double>(column.hnsw.m) < kBlockLinksBelow &&
-                      linked_by_blocks(*request.filter, graph->block_keys());
-  // A graph of the blocks' links only has no entry into a block. The walk starts from
-  // the kBlockStarts closest of kStartSamples matches spread evenly over the
-  // candidates (offset order says nothing of where they lie): without them it would
-  // start far from the query.
+                      must_on_linked_key(*request.filter, graph->block_keys(), /*ranges=*/true);
+  // A graph of the blocks' links only has no entry into a block: the walk starts from the
+  // closest of matches spread over the candidates (block_starts).
   std::array<std::uint32_t, kBlockStarts> starts{};
   std::size_t start_count = 0;
   if (blocks_only) {
@@ -708,14 +689,13 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
     coded = codes->encode_query(request.query, !rescores(request));
   }
   const std::size_t k = codes != nullptr ? oversampled(request.k, request) : request.k;
-  // When the matches lie away from the query (a filter tied to other clusters), the
-  // beam accepts far fewer of the points it checks than the filter's share p: it must
-  // travel further than ef allows. When a filtered search would end, the share it
-  // accepted decides: below kAnticorrelated x p, it resumes with the beam widened by
-  // sqrt(1/p) x the shortfall, at most 8x (measured: recall 0.93 -> 0.96 at p = 0.5
-  // on cluster-tied filters). Filters independent of the vectors accept about p of
-  // what they check and keep ef. (Two captures: the function holds them in place,
-  // with no allocation per search.)
+  // When the matches lie away from the query (a filter tied to other clusters), the beam
+  // accepts far fewer of the points it checks than the filter's share p: it must travel
+  // further than ef allows. When a filtered search would end, the share it accepted decides:
+  // below kAnticorrelated x p, it resumes with the beam widened by sqrt(1/p) x the shortfall,
+  // at most 8x (measured: recall 0.93 -> 0.96 at p = 0.5 on cluster-tied filters). Filters
+  // independent of the vectors accept about p of what they check and keep ef.
+  // (Two captures: the function holds them in place, with no allocation per search.)
   const std::function<std::size_t(std::size_t)> widen = [&counts, p](std::size_t beam) {
     const auto checked = static_cast<double>(counts.checked);
     const auto accepted = static_cast<double>(counts.accepted);
@@ -768,12 +748,11 @@ Expected<std::vector<SegmentHit>> Segment::search(const SegmentSearch& request) 
     return scan();
   }
   if (matches_only && found.size() < k && blocks_only) {
-    return scan(); // the block's links did not reach k matches: nothing else to route
-                   // through
+    return scan(); // the block's links reached fewer than k matches, and nothing else routes
   }
   if (matches_only && found.size() < k) {
-    // The links did not reach enough matches (payloads changed since the build, or a
-    // block too small to link): search again routing through refused points.
+    // The links did not reach enough matches (payloads changed since the build, or a block too
+    // small to link): search again routing through refused points.
     matches_only = false;
     counts = Counts{};
     if (!run(ef)) {
@@ -799,7 +778,7 @@ VectorScorer Segment::scorer(const VectorColumn& column) const {
 std::vector<Segment::GraphInput> Segment::graph_inputs() const {
   std::vector<GraphInput> out;
   for (const auto& [name, column] : columns_) {
-    const std::uint32_t payload_m = column.hnsw.payload_m.value_or(column.hnsw.m);
+    const std::uint32_t payload_m = column.hnsw.block_m();
     if (column.hnsw.m == 0 && payload_m == 0) {
       continue; // no graph, searches scan
     }
@@ -825,9 +804,8 @@ std::vector<Segment::GraphInput> Segment::graph_inputs() const {
     std::vector<std::vector<std::uint32_t>> blocks;
     std::set<std::string> keys;
     if (payload_m > 0) {
-      const std::uint64_t full_scan =
-          column.hnsw.full_scan_threshold * 1024 / (column.params.size * sizeof(float));
-      const std::uint64_t min_points = linked_block_points(full_scan, payload_m);
+      const std::uint64_t min_points =
+          linked_block_points(column.hnsw.full_scan_points(column.params.size), payload_m);
       for (const auto& [key, block] : payload_index_.blocks(min_points)) {
         std::vector<std::uint32_t> nodes;
         for (const PointOffset offset : block) {

@@ -19,31 +19,6 @@ constexpr std::size_t kDim = 32;
 constexpr std::size_t kPoints = 20'000;
 constexpr std::size_t kClusters = 100;
 
-// Recall@k of one planned search against the exact search with the same request; `each`
-// is called with every point the planned search returned.
-double recall_of(const Collection& c, SearchRequest s,
-                 const std::function<void(const ScoredPoint&)>& each = {}) {
-  auto approximate = c.search(s);
-  s.exact = true;
-  auto exact = c.search(s);
-  EXPECT_TRUE(approximate.ok() && exact.ok());
-  if (!approximate.ok() || !exact.ok()) {
-    return 0;
-  }
-  std::set<PointId> want;
-  for (const ScoredPoint& p : *exact) {
-    want.insert(p.id);
-  }
-  std::size_t hit = 0;
-  for (const ScoredPoint& p : *approximate) {
-    hit += want.count(p.id);
-    if (each) {
-      each(p);
-    }
-  }
-  return want.empty() ? 1.0 : static_cast<double>(hit) / static_cast<double>(want.size());
-}
-
 class Recall : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
@@ -118,7 +93,7 @@ protected:
         filter = test::filter_of(filter_json(cluster));
         s.filter = &filter;
       }
-      total += recall_of(*collection_, s);
+      total += test::recall_of(*collection_, s);
     }
     return total / 100;
   }
@@ -202,14 +177,7 @@ TEST(TenantGraphs, AFilterOnOneTenantWalksItsGraph) {
   auto c = *catalog.get("t");
   ASSERT_TRUE(c->create_payload_index(*JsonPath::parse("tenant"), PayloadFieldType::keyword).ok());
   std::mt19937 gen(3);
-  std::normal_distribution<float> normal;
-  const auto vector = [&] {
-    std::vector<float> v(kDim);
-    for (float& x : v) {
-      x = normal(gen);
-    }
-    return v;
-  };
+  const auto vector = [&] { return test::gaussian_vector(gen, kDim); };
   std::vector<PointStruct> batch;
   for (std::size_t i = 0; i < 20'000; ++i) {
     batch.push_back(PointStruct{
@@ -243,7 +211,7 @@ TEST(TenantGraphs, AFilterOnOneTenantWalksItsGraph) {
       const Filter filter = test::filter_of(R"({"must": {"key": "tenant", "match": {"value": "t)" +
                                             std::to_string(q % 4) + R"("}}})");
       s.filter = filtered ? &filter : nullptr;
-      total += recall_of(*c, s, [&](const ScoredPoint& p) {
+      total += test::recall_of(*c, s, [&](const ScoredPoint& p) {
         EXPECT_TRUE(!filtered ||
                     p.id.number() % 4 == static_cast<std::uint64_t>(q % 4)); // its tenant only
       });
